@@ -1,0 +1,513 @@
+// N-API surface of lrq_native.node: argument checking and array plumbing around kernels.h. Inputs are
+// JS Float32Arrays read in place (no copies); every result is a fresh Float32Array. Any failure (bad
+// lengths, a oneDNN status) becomes a JS Error whose message names the function, never a crash.
+#include <napi.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "dnnl.hpp"
+#include "dnnl_debug.h"
+#include "kernels.h"
+
+using namespace lrq;
+
+namespace {
+
+struct F32 {
+  float* p;
+  i64 n;
+};
+
+F32 f32(const Napi::CallbackInfo& info, size_t i, const char* fn) {
+  const Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw Napi::TypeError::New(info.Env(), std::string(fn) + ": argument " + std::to_string(i) + " must be a Float32Array");
+  auto a = v.As<Napi::Float32Array>();
+  return {a.Data(), (i64)a.ElementLength()};
+}
+
+/** A Float32Array argument that may be null/undefined. */
+F32 f32opt(const Napi::CallbackInfo& info, size_t i, const char* fn) {
+  if (info[i].IsNull() || info[i].IsUndefined()) return {nullptr, 0};
+  return f32(info, i, fn);
+}
+
+i64 num(const Napi::CallbackInfo& info, size_t i) { return (i64)info[i].As<Napi::Number>().Int64Value(); }
+double dbl(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().DoubleValue(); }
+
+std::vector<i64> ints(const Napi::CallbackInfo& info, size_t i) {
+  auto a = info[i].As<Napi::Array>();
+  std::vector<i64> v(a.Length());
+  for (uint32_t k = 0; k < a.Length(); k++) v[k] = (i64)a.Get(k).As<Napi::Number>().Int64Value();
+  return v;
+}
+
+i64 prod(const std::vector<i64>& s) {
+  i64 p = 1;
+  for (i64 d : s) p *= d;
+  return p;
+}
+
+void need(bool ok, const Napi::Env& env, const std::string& msg) {
+  if (!ok) throw Napi::Error::New(env, msg);
+}
+
+Napi::Float32Array out(const Napi::Env& env, i64 n) { return Napi::Float32Array::New(env, (size_t)n); }
+
+ConvGeom convGeom(const Napi::CallbackInfo& info, size_t i) {
+  auto v = ints(info, i);
+  need(v.size() == 18, info.Env(), "conv2d: geometry needs 18 fields");
+  ConvGeom g;
+  i64* f = &g.n;
+  for (int k = 0; k < 18; k++) f[k] = v[k];
+  return g;
+}
+
+PoolGeom poolGeom(const Napi::CallbackInfo& info, size_t i) {
+  auto v = ints(info, i);
+  need(v.size() == 15, info.Env(), "pool2d: geometry needs 15 fields");
+  PoolGeom g;
+  i64* f = &g.n;
+  for (int k = 0; k < 14; k++) f[k] = v[k];
+  g.includePad = v[14] != 0;
+  for (int k = 0; k < 14; k++) need(f[k] >= 0, info.Env(), "pool2d: negative geometry");
+  need(g.sh > 0 && g.sw > 0 && g.kh > 0 && g.kw > 0, info.Env(), "pool2d: non-positive kernel or stride");
+  return g;
+}
+
+/** Run `body`, turning oneDNN and C++ errors into JS Errors that name `fn`. */
+template <class F>
+Napi::Value guard(const Napi::CallbackInfo& info, const char* fn, F body) {
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const dnnl::error& e) {
+    throw Napi::Error::New(info.Env(), std::string(fn) + ": oneDNN status " + dnnl_status2str(e.status) + " (" +
+                                           e.what() + ")");
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), std::string(fn) + ": " + e.what());
+  }
+}
+
+// ---------------------------------------------------------------- bindings
+
+Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), getThreads()); }
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  setThreads((int)num(info, 0));
+  return Napi::Number::New(info.Env(), getThreads());
+}
+
+void checkConvLens(const Napi::Env& env, const ConvGeom& g, i64 xLen, i64 wLen, i64 yLen, const char* fn) {
+  need(g.g > 0 && g.c % g.g == 0 && g.oc % g.g == 0, env, std::string(fn) + ": channels not divisible by groups");
+  need(xLen == g.n * g.c * g.h * g.w, env, std::string(fn) + ": input length does not match geometry");
+  need(wLen == g.oc * (g.c / g.g) * g.kh * g.kw, env, std::string(fn) + ": weight length does not match geometry");
+  need(yLen == g.n * g.oc * g.oh * g.ow, env, std::string(fn) + ": output-gradient length does not match geometry");
+}
+
+Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+  return guard(info, "conv2d", [&]() -> Napi::Value {
+    auto x = f32(info, 0, "conv2d"), w = f32(info, 1, "conv2d"), b = f32opt(info, 2, "conv2d");
+    auto g = convGeom(info, 3);
+    const i64 yl = g.n * g.oc * g.oh * g.ow;
+    checkConvLens(info.Env(), g, x.n, w.n, yl, "conv2d");
+    need(!b.p || b.n == g.oc, info.Env(), "conv2d: bias length does not match out channels");
+    auto y = out(info.Env(), yl);
+    convForward(g, x.p, w.p, b.p, y.Data());
+    return y;
+  });
+}
+
+Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
+  return guard(info, "conv2dBackwardData", [&]() -> Napi::Value {
+    auto gy = f32(info, 0, "conv2dBackwardData"), w = f32(info, 1, "conv2dBackwardData");
+    auto g = convGeom(info, 2);
+    const i64 xl = g.n * g.c * g.h * g.w;
+    checkConvLens(info.Env(), g, xl, w.n, gy.n, "conv2dBackwardData");
+    auto gx = out(info.Env(), xl);
+    convBackwardData(g, gy.p, w.p, gx.Data());
+    return gx;
+  });
+}
+
+Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo& info) {
+  return guard(info, "conv2dBackwardWeights", [&]() -> Napi::Value {
+    auto gy = f32(info, 0, "conv2dBackwardWeights"), x = f32(info, 1, "conv2dBackwardWeights");
+    auto g = convGeom(info, 2);
+    const bool withBias = info[3].ToBoolean();
+    need(g.g > 0, info.Env(), "conv2dBackwardWeights: groups must be positive");
+    const i64 wl = g.oc * (g.c / g.g) * g.kh * g.kw;
+    checkConvLens(info.Env(), g, x.n, wl, gy.n, "conv2dBackwardWeights");
+    auto gw = out(info.Env(), wl);
+    Napi::Value gbv = info.Env().Null();
+    float* gb = nullptr;
+    if (withBias) {
+      auto a = out(info.Env(), g.oc);
+      gb = a.Data();
+      gbv = a;
+    }
+    convBackwardWeights(g, gy.p, x.p, gw.Data(), gb);
+    auto r = Napi::Array::New(info.Env(), 2);
+    r.Set(0u, gw);
+    r.Set(1u, gbv);
+    return r;
+  });
+}
+
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  return guard(info, "matmul", [&]() -> Napi::Value {
+    auto a = f32(info, 0, "matmul"), b = f32(info, 1, "matmul");
+    const i64 batch = num(info, 2), m = num(info, 3), n = num(info, 4), k = num(info, 5);
+    const bool ta = info[6].ToBoolean(), tb = info[7].ToBoolean();
+    auto bias = f32opt(info, 8, "matmul");
+    const i64 as = num(info, 9), bs = num(info, 10);
+    need(batch >= 0 && m >= 0 && n >= 0 && k >= 0 && as >= 0 && bs >= 0, info.Env(), "matmul: negative size");
+    need(batch == 0 || (a.n >= (batch - 1) * as + m * k && b.n >= (batch - 1) * bs + k * n), info.Env(),
+         "matmul: operand too short for the given sizes");
+    need(!bias.p || bias.n == n, info.Env(), "matmul: bias length must equal n");
+    auto c = out(info.Env(), batch * m * n);
+    matmul(a.p, b.p, c.Data(), batch, m, n, k, ta, tb, bias.p, as, bs);
+    return c;
+  });
+}
+
+Napi::Value BnTrain(const Napi::CallbackInfo& info) {
+  return guard(info, "batchNormTrain", [&]() -> Napi::Value {
+    auto x = f32(info, 0, "batchNormTrain");
+    const i64 n = num(info, 1), c = num(info, 2), hw = num(info, 3);
+    auto gamma = f32opt(info, 4, "batchNormTrain"), beta = f32opt(info, 5, "batchNormTrain");
+    const float eps = (float)dbl(info, 6);
+    need(n > 0 && c > 0 && hw > 0 && x.n == n * c * hw, info.Env(), "batchNormTrain: length does not match n·c·hw");
+    need((!gamma.p || gamma.n == c) && (!beta.p || beta.n == c), info.Env(), "batchNormTrain: affine length != c");
+    auto y = out(info.Env(), x.n), mean = out(info.Env(), c), var = out(info.Env(), c);
+    bnTrain(x.p, n, c, hw, gamma.p, beta.p, eps, y.Data(), mean.Data(), var.Data());
+    auto r = Napi::Array::New(info.Env(), 3);
+    r.Set(0u, y);
+    r.Set(1u, mean);
+    r.Set(2u, var);
+    return r;
+  });
+}
+
+Napi::Value BnInfer(const Napi::CallbackInfo& info) {
+  return guard(info, "batchNormInfer", [&]() -> Napi::Value {
+    auto x = f32(info, 0, "batchNormInfer");
+    const i64 n = num(info, 1), c = num(info, 2), hw = num(info, 3);
+    auto mean = f32(info, 4, "batchNormInfer"), var = f32(info, 5, "batchNormInfer");
+    auto gamma = f32opt(info, 6, "batchNormInfer"), beta = f32opt(info, 7, "batchNormInfer");
+    const float eps = (float)dbl(info, 8);
+    need(n > 0 && c > 0 && hw > 0 && x.n == n * c * hw, info.Env(), "batchNormInfer: length does not match n·c·hw");
+    need(mean.n == c && var.n == c && (!gamma.p || gamma.n == c) && (!beta.p || beta.n == c), info.Env(),
+         "batchNormInfer: statistics length != c");
+    auto y = out(info.Env(), x.n);
+    bnInfer(x.p, n, c, hw, mean.p, var.p, gamma.p, beta.p, eps, y.Data());
+    return y;
+  });
+}
+
+Napi::Value BnBackward(const Napi::CallbackInfo& info) {
+  return guard(info, "batchNormTrainBackward", [&]() -> Napi::Value {
+    auto gy = f32(info, 0, "batchNormTrainBackward"), x = f32(info, 1, "batchNormTrainBackward");
+    const i64 n = num(info, 2), c = num(info, 3), hw = num(info, 4);
+    auto mean = f32(info, 5, "batchNormTrainBackward"), var = f32(info, 6, "batchNormTrainBackward");
+    auto gamma = f32opt(info, 7, "batchNormTrainBackward");
+    const float eps = (float)dbl(info, 8);
+    need(n > 0 && c > 0 && hw > 0 && x.n == n * c * hw && gy.n == x.n, info.Env(),
+         "batchNormTrainBackward: length does not match n·c·hw");
+    need(mean.n == c && var.n == c && (!gamma.p || gamma.n == c), info.Env(),
+         "batchNormTrainBackward: statistics length != c");
+    auto gx = out(info.Env(), x.n), gg = out(info.Env(), c), gb = out(info.Env(), c);
+    bnBackward(gy.p, x.p, n, c, hw, mean.p, var.p, gamma.p, eps, gx.Data(), gg.Data(), gb.Data());
+    auto r = Napi::Array::New(info.Env(), 3);
+    r.Set(0u, gx);
+    r.Set(1u, gg);
+    r.Set(2u, gb);
+    return r;
+  });
+}
+
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  return guard(info, "unary", [&]() -> Napi::Value {
+    const std::string op = info[0].As<Napi::String>();
+    auto x = f32(info, 1, "unary");
+    const float alpha = (float)dbl(info, 2), lo = (float)dbl(info, 3), hi = (float)dbl(info, 4);
+    auto y = out(info.Env(), x.n);
+    // Transcendentals through oneDNN's vectorized eltwise; the rest as plain loops.
+    const float dnnlAlpha = op == "elu" ? alpha : 0.f;
+    if (eltwiseDnnl(op, x.p, x.n, dnnlAlpha, 0.f, y.Data())) return y;
+    if (unaryLoop(op, x.p, x.n, alpha, lo, hi, y.Data())) return y;
+    return info.Env().Null();
+  });
+}
+
+Napi::Value UnaryBackward(const Napi::CallbackInfo& info) {
+  return guard(info, "unaryBackward", [&]() -> Napi::Value {
+    const std::string op = info[0].As<Napi::String>();
+    auto gy = f32(info, 1, "unaryBackward"), x = f32(info, 2, "unaryBackward"), y = f32(info, 3, "unaryBackward");
+    const float alpha = (float)dbl(info, 4), lo = (float)dbl(info, 5), hi = (float)dbl(info, 6);
+    need(gy.n == x.n && y.n == x.n, info.Env(), "unaryBackward: lengths differ");
+    auto gx = out(info.Env(), x.n);
+    if (op == "gelu") {
+      geluBackward(gy.p, x.p, x.n, gx.Data());
+      return gx;
+    }
+    if (unaryBackwardLoop(op, gy.p, x.p, y.p, x.n, alpha, lo, hi, gx.Data())) return gx;
+    return info.Env().Null();
+  });
+}
+
+/** Left-pad a shape with 1s to rank r. */
+std::vector<i64> padTo(const std::vector<i64>& s, size_t r) {
+  std::vector<i64> o(r - s.size(), 1);
+  o.insert(o.end(), s.begin(), s.end());
+  return o;
+}
+
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  return guard(info, "binary", [&]() -> Napi::Value {
+    const int op = (int)num(info, 0);
+    auto a = f32(info, 1, "binary");
+    auto as = ints(info, 2);
+    auto b = f32(info, 3, "binary");
+    auto bs = ints(info, 4);
+    auto os = ints(info, 5);
+    need(as.size() <= os.size() && bs.size() <= os.size(), info.Env(), "binary: operand rank exceeds output rank");
+    as = padTo(as, os.size());
+    bs = padTo(bs, os.size());
+    need(prod(as) == a.n && prod(bs) == b.n, info.Env(), "binary: operand length does not match its shape");
+    for (size_t d = 0; d < os.size(); d++)
+      need((as[d] == os[d] || as[d] == 1) && (bs[d] == os[d] || bs[d] == 1), info.Env(), "binary: shapes do not broadcast");
+    auto o = out(info.Env(), prod(os));
+    if (prod(os) > 0) binary(op, a.p, as, b.p, bs, os, o.Data());
+    return o;
+  });
+}
+
+Napi::Value Affine(const Napi::CallbackInfo& info) {
+  return guard(info, "affine", [&]() -> Napi::Value {
+    auto a = f32(info, 0, "affine");
+    auto o = out(info.Env(), a.n);
+    affine(a.p, a.n, (float)dbl(info, 1), (float)dbl(info, 2), o.Data());
+    return o;
+  });
+}
+
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  return guard(info, "reduce", [&]() -> Napi::Value {
+    auto x = f32(info, 0, "reduce");
+    auto shape = ints(info, 1);
+    auto ax = ints(info, 2);
+    const bool isMax = info[3].ToBoolean();
+    need(prod(shape) == x.n, info.Env(), "reduce: length does not match shape");
+    std::vector<int> axes;
+    i64 outLen = 1;
+    std::vector<bool> red(shape.size(), false);
+    for (i64 a : ax) {
+      need(a >= 0 && a < (i64)shape.size(), info.Env(), "reduce: axis out of range");
+      red[a] = true;
+      axes.push_back((int)a);
+    }
+    for (size_t d = 0; d < shape.size(); d++)
+      if (!red[d]) outLen *= shape[d];
+    auto o = out(info.Env(), outLen);
+    reduce(x.p, shape, axes, isMax, o.Data());
+    return o;
+  });
+}
+
+Napi::Value BroadcastTo(const Napi::CallbackInfo& info) {
+  return guard(info, "broadcastTo", [&]() -> Napi::Value {
+    auto x = f32(info, 0, "broadcastTo");
+    auto xs = ints(info, 1);
+    auto os = ints(info, 2);
+    need(xs.size() <= os.size(), info.Env(), "broadcastTo: rank exceeds output rank");
+    xs = padTo(xs, os.size());
+    need(prod(xs) == x.n, info.Env(), "broadcastTo: length does not match shape");
+    for (size_t d = 0; d < os.size(); d++)
+      need(xs[d] == os[d] || xs[d] == 1, info.Env(), "broadcastTo: shapes do not broadcast");
+    auto o = out(info.Env(), prod(os));
+    if (prod(os) > 0) broadcastTo(x.p, xs, os, o.Data());
+    return o;
+  });
+}
+
+Napi::Value Transpose(const Napi::CallbackInfo& info) {
+  return guard(info, "transpose", [&]() -> Napi::Value {
+    auto x = f32(info, 0, "transpose");
+    auto shape = ints(info, 1);
+    auto p = ints(info, 2);
+    need(prod(shape) == x.n && p.size() == shape.size(), info.Env(), "transpose: bad shape or permutation");
+    std::vector<int> perm;
+    std::vector<bool> seen(shape.size(), false);
+    for (i64 v : p) {
+      need(v >= 0 && v < (i64)shape.size() && !seen[v], info.Env(), "transpose: bad permutation");
+      seen[v] = true;
+      perm.push_back((int)v);
+    }
+    auto o = out(info.Env(), x.n);
+    if (x.n > 0) transpose(x.p, shape, perm, o.Data());
+    return o;
+  });
+}
+
+Napi::Value Upsample(const Napi::CallbackInfo& info) {
+  return guard(info, "upsampleNearest", [&]() -> Napi::Value {
+    auto x = f32(info, 0, "upsampleNearest");
+    const i64 n = num(info, 1), c = num(info, 2), h = num(info, 3), w = num(info, 4), sh = num(info, 5), sw = num(info, 6);
+    need(n >= 0 && c >= 0 && h >= 0 && w >= 0 && sh > 0 && sw > 0 && x.n == n * c * h * w, info.Env(),
+         "upsampleNearest: bad geometry");
+    auto y = out(info.Env(), x.n * sh * sw);
+    upsampleNearest(x.p, n, c, h, w, sh, sw, y.Data());
+    return y;
+  });
+}
+
+Napi::Value UpsampleBackward(const Napi::CallbackInfo& info) {
+  return guard(info, "upsampleNearestBackward", [&]() -> Napi::Value {
+    auto gy = f32(info, 0, "upsampleNearestBackward");
+    const i64 n = num(info, 1), c = num(info, 2), h = num(info, 3), w = num(info, 4), sh = num(info, 5), sw = num(info, 6);
+    need(n >= 0 && c >= 0 && h >= 0 && w >= 0 && sh > 0 && sw > 0 && gy.n == n * c * h * w * sh * sw, info.Env(),
+         "upsampleNearestBackward: bad geometry");
+    auto gx = out(info.Env(), n * c * h * w);
+    upsampleNearestBackward(gy.p, n, c, h, w, sh, sw, gx.Data());
+    return gx;
+  });
+}
+
+Napi::Value AvgPool(const Napi::CallbackInfo& info) {
+  return guard(info, "avgPool2d", [&]() -> Napi::Value {
+    auto x = f32(info, 0, "avgPool2d");
+    auto g = poolGeom(info, 1);
+    need(x.n == g.n * g.c * g.h * g.w, info.Env(), "avgPool2d: input length does not match geometry");
+    auto y = out(info.Env(), g.n * g.c * g.oh * g.ow);
+    avgPool(g, x.p, y.Data());
+    return y;
+  });
+}
+
+Napi::Value AvgPoolBackward(const Napi::CallbackInfo& info) {
+  return guard(info, "avgPool2dBackward", [&]() -> Napi::Value {
+    auto gy = f32(info, 0, "avgPool2dBackward");
+    auto g = poolGeom(info, 1);
+    need(gy.n == g.n * g.c * g.oh * g.ow, info.Env(), "avgPool2dBackward: gradient length does not match geometry");
+    auto gx = out(info.Env(), g.n * g.c * g.h * g.w);
+    avgPoolBackward(g, gy.p, gx.Data());
+    return gx;
+  });
+}
+
+Napi::Value MaxPool(const Napi::CallbackInfo& info) {
+  return guard(info, "maxPool2d", [&]() -> Napi::Value {
+    auto x = f32(info, 0, "maxPool2d");
+    auto g = poolGeom(info, 1);
+    need(x.n == g.n * g.c * g.h * g.w, info.Env(), "maxPool2d: input length does not match geometry");
+    need(x.n < (i64)INT32_MAX, info.Env(), "maxPool2d: input too large for int32 argmax");
+    const i64 ol = g.n * g.c * g.oh * g.ow;
+    auto y = out(info.Env(), ol);
+    auto am = Napi::Int32Array::New(info.Env(), (size_t)ol);
+    maxPool(g, x.p, y.Data(), am.Data());
+    auto r = Napi::Array::New(info.Env(), 2);
+    r.Set(0u, y);
+    r.Set(1u, am);
+    return r;
+  });
+}
+
+Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
+  return guard(info, "maxPool2dBackward", [&]() -> Napi::Value {
+    auto gy = f32(info, 0, "maxPool2dBackward");
+    need(info[1].IsTypedArray() && info[1].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array, info.Env(),
+         "maxPool2dBackward: argmax must be an Int32Array");
+    auto am = info[1].As<Napi::Int32Array>();
+    auto g = poolGeom(info, 2);
+    const i64 ol = g.n * g.c * g.oh * g.ow;
+    need(gy.n == ol && (i64)am.ElementLength() == ol, info.Env(), "maxPool2dBackward: length does not match geometry");
+    const i64 il = g.n * g.c * g.h * g.w;
+    auto gx = out(info.Env(), il);
+    maxPoolBackward(g, gy.p, am.Data(), il, gx.Data());
+    return gx;
+  });
+}
+
+Napi::Value FakeQuant(const Napi::CallbackInfo& info) {
+  return guard(info, "fakeQuant", [&]() -> Napi::Value {
+    auto x = f32(info, 0, "fakeQuant");
+    const i64 rows = num(info, 1), cols = num(info, 2);
+    auto lo = f32(info, 3, "fakeQuant"), hi = f32(info, 4, "fakeQuant");
+    const i64 bits = num(info, 5);
+    need(rows >= 0 && cols >= 0 && rows * cols == x.n && lo.n == rows && hi.n == rows, info.Env(),
+         "fakeQuant: lengths do not match rows·cols");
+    need(bits >= 1 && bits <= 30, info.Env(), "fakeQuant: bits must be in 1..30");
+    auto y = out(info.Env(), x.n);
+    fakeQuant(x.p, rows, cols, lo.p, hi.p, (int)bits, y.Data());
+    return y;
+  });
+}
+
+Napi::Value RowMinMax(const Napi::CallbackInfo& info) {
+  return guard(info, "rowMinMax", [&]() -> Napi::Value {
+    auto x = f32(info, 0, "rowMinMax");
+    const i64 rows = num(info, 1), cols = num(info, 2);
+    need(rows >= 0 && cols >= 0 && rows * cols == x.n, info.Env(), "rowMinMax: length does not match rows·cols");
+    auto mn = out(info.Env(), rows), mx = out(info.Env(), rows);
+    rowMinMax(x.p, rows, cols, mn.Data(), mx.Data());
+    auto r = Napi::Array::New(info.Env(), 2);
+    r.Set(0u, mn);
+    r.Set(1u, mx);
+    return r;
+  });
+}
+
+Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  return guard(info, "softmax", [&]() -> Napi::Value {
+    auto x = f32(info, 0, "softmax");
+    const i64 rows = num(info, 1), cols = num(info, 2);
+    const bool log = info[3].ToBoolean();
+    need(rows >= 0 && cols >= 0 && rows * cols == x.n, info.Env(), "softmax: length does not match rows·cols");
+    auto y = out(info.Env(), x.n);
+    softmaxRows(x.p, rows, cols, log, y.Data());
+    return y;
+  });
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Thread count: LRQ_THREADS, else every hardware thread (libgomp alone may pick fewer).
+  const char* t = std::getenv("LRQ_THREADS");
+  int n = t ? std::atoi(t) : 0;
+  if (n <= 0) n = (int)std::thread::hardware_concurrency();
+  setThreads(n > 0 ? n : 1);
+#define EXPORT(name, fn) exports.Set(name, Napi::Function::New(env, fn, name))
+  EXPORT("threads", Threads);
+  EXPORT("setThreads", SetThreads);
+  EXPORT("conv2d", Conv2d);
+  EXPORT("conv2dBackwardData", Conv2dBackwardData);
+  EXPORT("conv2dBackwardWeights", Conv2dBackwardWeights);
+  EXPORT("matmul", Matmul);
+  EXPORT("batchNormTrain", BnTrain);
+  EXPORT("batchNormInfer", BnInfer);
+  EXPORT("batchNormTrainBackward", BnBackward);
+  EXPORT("unary", Unary);
+  EXPORT("unaryBackward", UnaryBackward);
+  EXPORT("binary", Binary);
+  EXPORT("affine", Affine);
+  EXPORT("reduce", Reduce);
+  EXPORT("broadcastTo", BroadcastTo);
+  EXPORT("transpose", Transpose);
+  EXPORT("upsampleNearest", Upsample);
+  EXPORT("upsampleNearestBackward", UpsampleBackward);
+  EXPORT("avgPool2d", AvgPool);
+  EXPORT("avgPool2dBackward", AvgPoolBackward);
+  EXPORT("maxPool2d", MaxPool);
+  EXPORT("maxPool2dBackward", MaxPoolBackward);
+  EXPORT("fakeQuant", FakeQuant);
+  EXPORT("rowMinMax", RowMinMax);
+  EXPORT("softmax", Softmax);
+#undef EXPORT
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(lrq_native, Init)

@@ -1,0 +1,72 @@
+// Raw-pointer kernels of the lrq addon: oneDNN-backed ones (dnnl_ops.cc) and hand-written OpenMP loops
+// (loops.cc). Every kernel reads its inputs and writes a caller-allocated, correctly sized output; none
+// writes into an input. Errors are thrown as std::runtime_error / dnnl::error and mapped to JS by addon.cc.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lrq {
+
+using i64 = int64_t;
+
+/** Conv geometry, same fields and order as the TS Conv2dGeom; dilation 1 = dense. */
+struct ConvGeom {
+  i64 n, c, h, w, oc, kh, kw, oh, ow, sh, sw, pt, pl, pb, pr, dh, dw, g;
+};
+
+/** Pool geometry, same fields as the TS Pool2dGeom. */
+struct PoolGeom {
+  i64 n, c, h, w, kh, kw, oh, ow, sh, sw, pt, pl, pb, pr;
+  bool includePad;
+};
+
+// ---- threads
+void setThreads(int n);
+int getThreads();
+
+// ---- oneDNN primitives (dnnl_ops.cc)
+void convForward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y);
+void convBackwardData(const ConvGeom& g, const float* gy, const float* w, float* gx);
+void convBackwardWeights(const ConvGeom& g, const float* gy, const float* x, float* gw, float* gb);
+void matmul(const float* a, const float* b, float* c, i64 batch, i64 m, i64 n, i64 k, bool ta, bool tb,
+            const float* bias, i64 aStride, i64 bStride);
+void bnTrain(const float* x, i64 n, i64 c, i64 hw, const float* gamma, const float* beta, float eps, float* y,
+             float* mean, float* var);
+void bnInfer(const float* x, i64 n, i64 c, i64 hw, const float* mean, const float* var, const float* gamma,
+             const float* beta, float eps, float* y);
+void bnBackward(const float* gy, const float* x, i64 n, i64 c, i64 hw, const float* mean, const float* var,
+                const float* gamma, float eps, float* gx, float* ggamma, float* gbeta);
+/** y = f(x) with oneDNN's eltwise for transcendental ops; returns false when `op` is not one of them. */
+bool eltwiseDnnl(const std::string& op, const float* x, i64 len, float alpha, float beta, float* y);
+/** gelu (erf form) backward through oneDNN. */
+void geluBackward(const float* gy, const float* x, i64 len, float* gx);
+
+// ---- hand-written loops (loops.cc)
+/** Unary ops without a oneDNN fast path; returns false for an unknown op. */
+bool unaryLoop(const std::string& op, const float* x, i64 len, float alpha, float lo, float hi, float* y);
+/** dL/dx of unary ops; returns false for an unknown op. */
+bool unaryBackwardLoop(const std::string& op, const float* gy, const float* x, const float* y, i64 len, float alpha,
+                       float lo, float hi, float* gx);
+/** out = a ∘ b with numpy broadcasting (shapes already padded to outShape's rank by the caller). */
+void binary(int op, const float* a, const std::vector<i64>& as, const float* b, const std::vector<i64>& bs,
+            const std::vector<i64>& os, float* out);
+/** out = a·alpha + beta. */
+void affine(const float* a, i64 len, float alpha, float beta, float* out);
+/** Σ (or max when isMax) of x over `axes`; out has the kept dims' sizes. */
+void reduce(const float* x, const std::vector<i64>& shape, const std::vector<int>& axes, bool isMax, float* out);
+/** Broadcast x (shape padded to outShape's rank) to outShape. */
+void broadcastTo(const float* x, const std::vector<i64>& xs, const std::vector<i64>& os, float* out);
+/** out[perm-order] = x. */
+void transpose(const float* x, const std::vector<i64>& shape, const std::vector<int>& perm, float* out);
+void upsampleNearest(const float* x, i64 n, i64 c, i64 h, i64 w, i64 sh, i64 sw, float* y);
+void upsampleNearestBackward(const float* gy, i64 n, i64 c, i64 h, i64 w, i64 sh, i64 sw, float* gx);
+void avgPool(const PoolGeom& g, const float* x, float* y);
+void avgPoolBackward(const PoolGeom& g, const float* gy, float* gx);
+void maxPool(const PoolGeom& g, const float* x, float* y, int32_t* argmax);
+void maxPoolBackward(const PoolGeom& g, const float* gy, const int32_t* argmax, i64 inLen, float* gx);
+void fakeQuant(const float* x, i64 rows, i64 cols, const float* lo, const float* hi, int bits, float* y);
+void rowMinMax(const float* x, i64 rows, i64 cols, float* mn, float* mx);
+void softmaxRows(const float* x, i64 rows, i64 cols, bool log, float* y);
+
+}  // namespace lrq

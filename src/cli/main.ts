@@ -1,0 +1,92 @@
+// `lrq` command line: parses arguments with commander and dispatches to the command handlers in
+// ./commands. User errors (LrqError, bad flags) print one line `lrq: …` and exit 1 — never a stack
+// trace (set LRQ_DEBUG=1 to see one). Handlers are imported lazily so `--help` stays instant.
+
+import { Command, CommanderError } from 'commander';
+import { quantizeOptions, pickQuantizeConfig } from './options.js';
+import { LrqError } from '../engine/errors.js';
+
+const program = new Command();
+program
+  .name('lrq')
+  .description('Data-free low-bit quantization of ONNX image classifiers (LRQ: long-range generator, AMA, DKD).')
+  .option('--backend <name>', 'kernel backend: onednn or reference (default: onednn when built)')
+  .option('--threads <n>', 'native kernel threads (default: all cores)')
+  .hook('preAction', (cmd) => {
+    const o = cmd.opts<{ backend?: string; threads?: string }>();
+    if (o.backend) process.env['LRQ_BACKEND'] = o.backend;
+    if (o.threads) process.env['LRQ_THREADS'] = o.threads;
+  })
+  .exitOverride()
+  .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'lrq: ')) });
+
+const quantize = program
+  .command('quantize')
+  .description('Quantize a pretrained ONNX classifier with synthetic data: train, evaluate, export, report.')
+  .requiredOption('--model <file.onnx>', 'teacher model (ONNX with BatchNormalization nodes kept)')
+  .requiredOption('--out <dir>', 'run directory, e.g. runs/r20-w4a4')
+  .option('--preset <name>', 'schedule: paper (400×200, batch 200) or fast (~30 min on 2 cores)', 'paper');
+for (const o of quantizeOptions()) quantize.addOption(o);
+quantize.action(async (opts: Record<string, unknown>) => {
+  const { runQuantize } = await import('./commands/quantize.js');
+  await runQuantize({ model: opts['model'] as string, out: opts['out'] as string, preset: opts['preset'] as 'paper' | 'fast', ...pickQuantizeConfig(opts) });
+});
+
+program
+  .command('eval')
+  .description('Top-1/top-5 and per-class accuracy of an ONNX model (FP, or exported Q/DQ through onnxruntime).')
+  .requiredOption('--model <file.onnx>', 'model to evaluate')
+  .requiredOption('--data <path>', 'CIFAR binary file or image folder (one subfolder per class)')
+  .option('--mean <list>', 'normalization mean, comma-separated (default: detected)')
+  .option('--std <list>', 'normalization std, comma-separated (default: detected)')
+  .option('--batch-size <n>', 'evaluation batch size', '250')
+  .option('--limit <n>', 'evaluate the first N images only')
+  .option('--runtime <name>', 'lrq (our engine) or ort (onnxruntime); default: lrq when it can import the graph')
+  .option('--json', 'print one JSON object instead of the table')
+  .action(async (opts: Record<string, string | boolean | undefined>) => {
+    const { runEval } = await import('./commands/eval.js');
+    await runEval(opts);
+  });
+
+program
+  .command('export')
+  .description('Export a finished run as QDQ ONNX (INT4/UINT4 where bits ≤ 4) and as fake-quant FP32 ONNX.')
+  .requiredOption('--run <dir>', 'run directory written by lrq quantize')
+  .option('--out <file.onnx>', 'output path (default: <run>/model.qdq.onnx)')
+  .action(async (opts: Record<string, string | undefined>) => {
+    const { runExport } = await import('./commands/export.js');
+    await runExport(opts);
+  });
+
+program
+  .command('report')
+  .description('Write <run>/report.html: accuracies, curves, synthetic images, per-layer table.')
+  .argument('<run-dir>', 'run directory')
+  .action(async (dir: string) => {
+    const { runReport } = await import('./commands/report.js');
+    await runReport({ run: dir });
+  });
+
+program
+  .command('synth')
+  .description("Write a grid of synthetic images per class from a run's generator.")
+  .requiredOption('--run <dir>', 'run directory')
+  .option('--per-class <n>', 'images per class', '8')
+  .option('--out <file.png>', 'output PNG', 'grid.png')
+  .option('--seed <n>', 'latent seed', '0')
+  .action(async (opts: Record<string, string | undefined>) => {
+    const { runSynth } = await import('./commands/synth.js');
+    await runSynth(opts);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode);
+  if (e instanceof LrqError || (e as NodeJS.ErrnoException)?.code === 'ENOENT') {
+    process.stderr.write(`lrq: ${(e as Error).message}\n`);
+    if (process.env['LRQ_DEBUG']) console.error(e);
+    process.exit(1);
+  }
+  throw e;
+}

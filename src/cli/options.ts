@@ -1,0 +1,103 @@
+// The `lrq quantize` option table: one row per QuantizeConfig field, from which the commander flags,
+// their --help text and the parsing are generated, so the CLI and the library API cannot drift apart.
+
+import { InvalidArgumentError, Option } from 'commander';
+import type { QuantizeConfig } from '../method/config.js';
+import { kebab } from '../method/config.js';
+
+type Kind = 'int' | 'float' | 'bool' | 'string' | 'ints' | 'floats' | 'list';
+interface Row { key: keyof QuantizeConfig; kind: Kind; help: string; choices?: string[] }
+
+export const QUANTIZE_OPTIONS: Row[] = [
+  { key: 'method', kind: 'string', choices: ['lrq', 'gdfq'], help: 'lrq = long-range generator + AMA + DKD; gdfq = GDFQ generator, plain CE, KD (the baseline)' },
+  { key: 'wbits', kind: 'int', help: 'weight bits, 2-8 (per-output-channel asymmetric)' },
+  { key: 'abits', kind: 'int', help: 'activation bits, 2-8 (per-tensor, after every ReLU/ReLU6)' },
+  { key: 'firstLast8bit', kind: 'bool', help: 'keep the first conv and the last linear at 8 bits (default: quantized like the rest, as GDFQ)' },
+  { key: 'rangeMode', kind: 'string', choices: ['gdfq-ema', 'plain-ema', 'minmax'], help: 'activation range observer (gdfq-ema: bias-corrected EMA β=0.9 as GDFQ)' },
+  { key: 'seed', kind: 'int', help: 'random seed (runs are reproducible bit for bit on one machine and backend)' },
+  { key: 'epochs', kind: 'int', help: 'epochs (overrides the preset)' },
+  { key: 'itersPerEpoch', kind: 'int', help: 'iterations per epoch' },
+  { key: 'batchSize', kind: 'int', help: 'batch size of generator and student' },
+  { key: 'warmupEpochs', kind: 'int', help: 'generator-only epochs before the student trains' },
+  { key: 'calibEpochs', kind: 'int', help: 'epochs during which activation ranges are observed (frozen afterwards)' },
+  { key: 'lrS', kind: 'float', help: 'student SGD learning rate' },
+  { key: 'lrG', kind: 'float', help: 'generator Adam learning rate' },
+  { key: 'lrSteps', kind: 'ints', help: 'comma-separated epochs where both LRs are multiplied by 0.1' },
+  { key: 'momentum', kind: 'float', help: 'student SGD momentum (Nesterov)' },
+  { key: 'weightDecay', kind: 'float', help: 'student weight decay' },
+  { key: 'adamBetas', kind: 'floats', help: 'generator Adam betas, e.g. 0.5,0.999' },
+  { key: 'latentDim', kind: 'int', help: 'generator latent dimension' },
+  { key: 'lkaPositions', kind: 'list', help: 'LKA insertion points: after_l1,after_block1,after_block2 ("none" = plain GDFQ generator)' },
+  { key: 'lkaForm', kind: 'string', choices: ['bare', 'van-attention'], help: 'LKA form: bare u⊙LKA(u), or VAN attention with 1x1 projections, GELU and residual' },
+  { key: 'lkaResidual', kind: 'bool', help: 'residual LKA fallback u + u⊙a' },
+  { key: 'bnsWeight', kind: 'float', help: 'weight of the BN-statistics loss in the generator loss' },
+  { key: 'ama', kind: 'bool', help: 'additive angular margin on the generator CE (AMA)' },
+  { key: 'amaVariant', kind: 'string', choices: ['norm-preserving', 'arcface'], help: 'AMA logits: norm-preserving (m=0 is plain CE) or normalized arcface (scale s)' },
+  { key: 'amaMargin', kind: 'float', help: 'AMA margin m in radians' },
+  { key: 'amaScale', kind: 'float', help: 'AMA scale s (arcface variant)' },
+  { key: 'amaSign', kind: 'int', help: 'AMA margin sign: 1 (ArcFace, +m) or -1' },
+  { key: 'distill', kind: 'string', choices: ['dkd', 'kd'], help: 'student distillation: decoupled KD or classic KD' },
+  { key: 'ceWeight', kind: 'float', help: 'weight of the student CE on the sampled labels' },
+  { key: 'kdTemperature', kind: 'float', help: 'classic KD temperature' },
+  { key: 'kdAlpha', kind: 'float', help: 'classic KD weight' },
+  { key: 'kdReduction', kind: 'string', choices: ['mean', 'batchmean'], help: 'classic KD reduction (mean = GDFQ quirk, element-wise)' },
+  { key: 'dkdAlpha', kind: 'float', help: 'DKD target-class weight α' },
+  { key: 'dkdBeta', kind: 'float', help: 'DKD non-target-class weight β' },
+  { key: 'dkdTemperature', kind: 'float', help: 'DKD temperature' },
+  { key: 'dkdWarmup', kind: 'int', help: 'DKD ramp length in epochs after the generator warm-up' },
+  { key: 'evalData', kind: 'string', help: 'real test set (CIFAR binary file or image folder) evaluated after every epoch' },
+  { key: 'calibData', kind: 'string', help: 'real-data mode: train the student on these images instead of the generator' },
+  { key: 'mean', kind: 'floats', help: 'input normalization mean, e.g. 0.485,0.456,0.406 (default: detected)' },
+  { key: 'std', kind: 'floats', help: 'input normalization std' },
+  { key: 'evalLimit', kind: 'int', help: 'evaluate on the first N test images only (0 = all)' },
+  { key: 'checkpointEvery', kind: 'int', help: 'write a checkpoint every N iterations (and at every epoch end)' },
+  { key: 'resume', kind: 'bool', help: 'continue the run in --out from its last checkpoint' },
+  { key: 'export', kind: 'bool', help: 'export the quantized ONNX at the end (default on; --no-export)' },
+  { key: 'report', kind: 'bool', help: 'write report.html at the end (default on; --no-report)' },
+  { key: 'progress', kind: 'bool', help: 'progress bar on a TTY (default on; --no-progress)' },
+];
+
+function parser(row: Row): (v: string) => unknown {
+  const flag = `--${kebab(row.key)}`;
+  const num = (s: string, int: boolean) => {
+    const v = Number(s);
+    if (s.trim() === '' || !Number.isFinite(v) || (int && !Number.isInteger(v))) throw new InvalidArgumentError(`${flag}: '${s}' is not ${int ? 'an integer' : 'a number'}`);
+    return v;
+  };
+  switch (row.kind) {
+    case 'int': return (s) => num(s, true);
+    case 'float': return (s) => num(s, false);
+    case 'ints': return (s) => (s === '' ? [] : s.split(',').map((x) => num(x, true)));
+    case 'floats': return (s) => s.split(',').map((x) => num(x, false));
+    case 'list': return (s) => (s === 'none' || s === '' ? [] : s.split(','));
+    default: return (s) => s;
+  }
+}
+
+/** Commander options for every row (booleans get --x and --no-x). */
+export function quantizeOptions(): Option[] {
+  const out: Option[] = [];
+  for (const row of QUANTIZE_OPTIONS) {
+    const flag = `--${kebab(row.key)}`;
+    if (row.kind === 'bool') {
+      out.push(new Option(flag, row.help));
+      out.push(new Option(`--no-${kebab(row.key)}`).hideHelp());
+    } else {
+      const o = new Option(`${flag} <value>`, row.help);
+      if (row.choices) o.choices(row.choices);
+      else o.argParser(parser(row) as (v: string, p: unknown) => unknown);
+      out.push(o);
+    }
+  }
+  return out;
+}
+
+/** Pick the QuantizeConfig fields out of commander's parsed options. */
+export function pickQuantizeConfig(opts: Record<string, unknown>): Partial<QuantizeConfig> {
+  const out: Record<string, unknown> = {};
+  for (const row of QUANTIZE_OPTIONS) {
+    const v = opts[row.key];
+    if (v !== undefined) out[row.key] = row.key === 'amaSign' ? Number(v) : v;
+  }
+  return out as Partial<QuantizeConfig>;
+}

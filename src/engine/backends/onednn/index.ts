@@ -1,0 +1,126 @@
+// The oneDNN backend: the reference backend with its heavy kernels replaced by calls into the native
+// addon. Rule: float32 inputs go native; any float64 input (gradient checks) goes to the reference
+// kernel, so both dtypes always work and only float32 is fast. Registers itself as 'onednn'.
+
+import { type Backend, type Conv2dGeom, type Pool2dGeom, type BinaryOp, registerBackend } from '../../backend.js';
+import type { Data } from '../../dtype.js';
+import { referenceBackend } from '../reference/index.js';
+import { loadNative, type NativeAddon } from './native.js';
+
+const binaryCode: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, pow: 6 };
+
+/** Whether every non-null array is float32 (the native kernels' only dtype). */
+function f32(...xs: (Data | null)[]): boolean {
+  for (const x of xs) if (x !== null && !(x instanceof Float32Array)) return false;
+  return true;
+}
+
+/** Conv2dGeom as the addon's 18-field array (dilation stays 1-based; the addon converts to oneDNN's d−1). */
+function convGeom(g: Conv2dGeom): number[] {
+  return [g.n, g.c, g.h, g.w, g.oc, g.kh, g.kw, g.oh, g.ow, g.strideH, g.strideW, g.padTop, g.padLeft, g.padBottom,
+    g.padRight, g.dilH, g.dilW, g.groups];
+}
+
+/** Pool2dGeom as the addon's 15-field array. */
+function poolGeom(g: Pool2dGeom): number[] {
+  return [g.n, g.c, g.h, g.w, g.kh, g.kw, g.oh, g.ow, g.strideH, g.strideW, g.padTop, g.padLeft, g.padBottom, g.padRight,
+    g.countIncludePad ? 1 : 0];
+}
+
+/** The Backend over a loaded addon: native float32 kernels, reference for everything else. */
+export function makeOnednnBackend(nat: NativeAddon): Backend {
+  const ref = referenceBackend;
+  const F = (d: Data): Float32Array => d as Float32Array;
+  const FN = (d: Data | null): Float32Array | null => d as Float32Array | null;
+  const overrides: Partial<Backend> = {
+    threads: () => nat.threads(),
+
+    conv2d: (x, w, b, g) => (f32(x, w, b) ? nat.conv2d(F(x), F(w), FN(b), convGeom(g)) : ref.conv2d(x, w, b, g)),
+    conv2dBackwardData: (gy, w, g) =>
+      f32(gy, w) ? nat.conv2dBackwardData(F(gy), F(w), convGeom(g)) : ref.conv2dBackwardData(gy, w, g),
+    conv2dBackwardWeights: (gy, x, g, withBias) => {
+      if (!f32(gy, x)) return ref.conv2dBackwardWeights(gy, x, g, withBias);
+      const [gw, gb] = nat.conv2dBackwardWeights(F(gy), F(x), convGeom(g), withBias);
+      return { gw, gb };
+    },
+
+    matmul: (a, b, batch, m, n, k, transA, transB, bias, aStride, bStride) =>
+      f32(a, b, bias)
+        ? nat.matmul(F(a), F(b), batch, m, n, k, transA, transB, FN(bias), aStride, bStride)
+        : ref.matmul(a, b, batch, m, n, k, transA, transB, bias, aStride, bStride),
+
+    batchNormTrain: (x, n, c, hw, gamma, beta, eps) => {
+      if (!f32(x, gamma, beta)) return ref.batchNormTrain(x, n, c, hw, gamma, beta, eps);
+      const [y, mean, variance] = nat.batchNormTrain(F(x), n, c, hw, FN(gamma), FN(beta), eps);
+      return { y, mean, variance };
+    },
+    batchNormInfer: (x, n, c, hw, mean, variance, gamma, beta, eps) =>
+      f32(x, mean, variance, gamma, beta)
+        ? nat.batchNormInfer(F(x), n, c, hw, F(mean), F(variance), FN(gamma), FN(beta), eps)
+        : ref.batchNormInfer(x, n, c, hw, mean, variance, gamma, beta, eps),
+    batchNormTrainBackward: (gy, x, n, c, hw, mean, variance, gamma, eps) => {
+      if (!f32(gy, x, mean, variance, gamma)) return ref.batchNormTrainBackward(gy, x, n, c, hw, mean, variance, gamma, eps);
+      const [gx, ggamma, gbeta] = nat.batchNormTrainBackward(F(gy), F(x), n, c, hw, F(mean), F(variance), FN(gamma), eps);
+      return { gx, ggamma, gbeta };
+    },
+
+    unary: (op, x, args) => {
+      if (!f32(x)) return ref.unary(op, x, args);
+      const alpha = args.alpha ?? (op === 'elu' ? 1 : 0.01);
+      return nat.unary(op, F(x), alpha, args.lo ?? -Infinity, args.hi ?? Infinity) ?? ref.unary(op, x, args);
+    },
+    unaryBackward: (op, gy, x, y, args) => {
+      if (!f32(gy, x, y)) return ref.unaryBackward(op, gy, x, y, args);
+      const alpha = args.alpha ?? (op === 'elu' ? 1 : 0.01);
+      return nat.unaryBackward(op, F(gy), F(x), F(y), alpha, args.lo ?? -Infinity, args.hi ?? Infinity) ??
+        ref.unaryBackward(op, gy, x, y, args);
+    },
+    binary: (op, a, aShape, b, bShape, outShape) =>
+      f32(a, b) ? nat.binary(binaryCode[op], F(a), aShape, F(b), bShape, outShape) : ref.binary(op, a, aShape, b, bShape, outShape),
+    affine: (a, alpha, beta) => (f32(a) ? nat.affine(F(a), alpha, beta) : ref.affine(a, alpha, beta)),
+
+    sum: (x, shape, axes) => (f32(x) ? nat.reduce(F(x), shape, axes, false) : ref.sum(x, shape, axes)),
+    max: (x, shape, axes) => (f32(x) ? nat.reduce(F(x), shape, axes, true) : ref.max(x, shape, axes)),
+    broadcastTo: (x, shape, outShape) => (f32(x) ? nat.broadcastTo(F(x), shape, outShape) : ref.broadcastTo(x, shape, outShape)),
+    transpose: (x, shape, perm) => (f32(x) ? nat.transpose(F(x), shape, perm) : ref.transpose(x, shape, perm)),
+
+    avgPool2d: (x, g) => (f32(x) ? nat.avgPool2d(F(x), poolGeom(g)) : ref.avgPool2d(x, g)),
+    avgPool2dBackward: (gy, g) => (f32(gy) ? nat.avgPool2dBackward(F(gy), poolGeom(g)) : ref.avgPool2dBackward(gy, g)),
+    maxPool2d: (x, g) => {
+      if (!f32(x)) return ref.maxPool2d(x, g);
+      const [y, argmax] = nat.maxPool2d(F(x), poolGeom(g));
+      return { y, argmax };
+    },
+    maxPool2dBackward: (gy, argmax, g) =>
+      f32(gy) ? nat.maxPool2dBackward(F(gy), argmax, poolGeom(g)) : ref.maxPool2dBackward(gy, argmax, g),
+    upsampleNearest: (x, n, c, h, w, sh, sw) =>
+      f32(x) ? nat.upsampleNearest(F(x), n, c, h, w, sh, sw) : ref.upsampleNearest(x, n, c, h, w, sh, sw),
+    upsampleNearestBackward: (gy, n, c, h, w, sh, sw) =>
+      f32(gy) ? nat.upsampleNearestBackward(F(gy), n, c, h, w, sh, sw) : ref.upsampleNearestBackward(gy, n, c, h, w, sh, sw),
+
+    logSoftmax: (x, rows, cols) => (f32(x) ? nat.softmax(F(x), rows, cols, true) : ref.logSoftmax(x, rows, cols)),
+    softmax: (x, rows, cols) => (f32(x) ? nat.softmax(F(x), rows, cols, false) : ref.softmax(x, rows, cols)),
+
+    fakeQuant: (x, rows, cols, lo, hi, bits) =>
+      f32(x, lo, hi) ? nat.fakeQuant(F(x), rows, cols, F(lo), F(hi), bits) : ref.fakeQuant(x, rows, cols, lo, hi, bits),
+    rowMinMax: (x, rows, cols) => {
+      if (!f32(x)) return ref.rowMinMax(x, rows, cols);
+      const [min, max] = nat.rowMinMax(F(x), rows, cols);
+      return { min, max };
+    },
+  };
+  return { ...ref, ...overrides, name: 'onednn' };
+}
+
+let instance: Backend | null | undefined;
+
+/** Factory for the registry: the oneDNN backend, or null when the addon is not available. */
+export function onednnBackend(): Backend | null {
+  if (instance === undefined) {
+    const nat = loadNative();
+    instance = nat ? makeOnednnBackend(nat) : null;
+  }
+  return instance;
+}
+
+registerBackend('onednn', onednnBackend);

@@ -1,0 +1,53 @@
+// Rounding and fake quantization of the reference backend. Rounding is half-to-even like torch.round;
+// fakeQuant follows GDFQ/ZeroQ's asymmetric arithmetic (spec §1.2) step by step, and for float32
+// data rounds every intermediate to float32 (Math.fround) so results match torch's float32 bit for bit.
+
+import { type Data, allocLike } from '../../dtype.js';
+
+/** Round to the nearest integer, ties to even (torch.round / numpy.round); keeps −0. */
+export function roundHalfEven(v: number): number {
+  const r = Math.round(v); // ties toward +∞
+  if (r - v === 0.5 && r % 2 !== 0) return r - 1;
+  return r;
+}
+
+const id = (v: number): number => v;
+
+/**
+ * Per row r of x [rows, cols] with range [lo[r], hi[r]]: s = (2^k−1)/max(hi−lo, 1e-8),
+ * zp = round(s·lo) + 2^(k−1), q = clamp(round(s·x − zp), −2^(k−1), 2^(k−1)−1), y = (q + zp)/s.
+ */
+export function fakeQuant(x: Data, rows: number, cols: number, lo: Data, hi: Data, bits: number): Data {
+  const y = allocLike(x, x.length);
+  const f = x instanceof Float32Array ? Math.fround : id;
+  const n = 2 ** bits - 1;
+  const half = 2 ** (bits - 1);
+  for (let r = 0; r < rows; r++) {
+    const l = lo[r]!, h = hi[r]!;
+    const s = f(n / Math.max(f(h - l), f(1e-8)));
+    const zp = f(roundHalfEven(f(s * l)) + half);
+    const base = r * cols;
+    for (let i = 0; i < cols; i++) {
+      let q = roundHalfEven(f(f(s * x[base + i]!) - zp));
+      if (q < -half) q = -half; else if (q > half - 1) q = half - 1;
+      y[base + i] = f(f(q + zp) / s);
+    }
+  }
+  return y;
+}
+
+/** Per-row min and max of x [rows, cols]. */
+export function rowMinMax(x: Data, rows: number, cols: number): { min: Data; max: Data } {
+  const mn = allocLike(x, rows), mx = allocLike(x, rows);
+  for (let r = 0; r < rows; r++) {
+    let a = Infinity, b = -Infinity;
+    for (let i = r * cols, e = i + cols; i < e; i++) {
+      const v = x[i]!;
+      if (v < a) a = v;
+      if (v > b) b = v;
+    }
+    mn[r] = a;
+    mx[r] = b;
+  }
+  return { min: mn, max: mx };
+}

@@ -1,0 +1,45 @@
+// The CIFAR binary layout: records of label byte(s) + 3,072 pixel bytes (32×32 red plane, then green,
+// then blue). Rule: a file whose size is not a whole number of records is rejected, naming the size.
+
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import { LrqError } from '../../engine/errors.js';
+import { ImageDataset } from './dataset.js';
+import type { Normalization } from './normalize.js';
+
+/** Options of readCifarBinary. */
+export interface CifarOptions {
+  /** Per-channel normalization (default: ImageNet mean/std, as the staged akamaster models expect). */
+  normalization?: Normalization;
+  /** Label bytes per record: 1 (CIFAR-10) or 2 (CIFAR-100: coarse then fine; the fine label is used). */
+  labelBytes?: 1 | 2;
+  /** Number of classes (default 10 for 1 label byte, 100 for 2). */
+  numClasses?: number;
+  /** Read only the first `limit` records. */
+  limit?: number;
+}
+
+const PIXELS = 3 * 32 * 32;
+
+/** Read a CIFAR-10/100 binary file into an ImageDataset of [3, 32, 32] images. */
+export function readCifarBinary(path: string, opts: CifarOptions = {}): ImageDataset {
+  if (!existsSync(path)) throw new LrqError(`CIFAR file '${path}' does not exist`);
+  if (statSync(path).isDirectory()) throw new LrqError(`CIFAR file '${path}' is a directory`);
+  const lb = opts.labelBytes ?? 1;
+  const rec = lb + PIXELS;
+  const buf = readFileSync(path);
+  if (buf.length === 0) throw new LrqError(`CIFAR file '${path}' is empty`);
+  if (buf.length % rec !== 0) {
+    throw new LrqError(`CIFAR file '${path}' has ${buf.length} bytes, not a multiple of the ${rec}-byte record (${lb} label byte${lb > 1 ? 's' : ''} + 3072 pixels)`);
+  }
+  const numClasses = opts.numClasses ?? (lb === 1 ? 10 : 100);
+  const n = Math.min(buf.length / rec, opts.limit ?? Infinity);
+  const pixels = new Uint8Array(n * PIXELS);
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const label = buf[i * rec + lb - 1]!;
+    if (label >= numClasses) throw new LrqError(`CIFAR file '${path}': record ${i} has label ${label}, outside [0, ${numClasses})`);
+    labels[i] = label;
+    pixels.set(buf.subarray(i * rec + lb, (i + 1) * rec), i * PIXELS);
+  }
+  return new ImageDataset(pixels, labels, [3, 32, 32], numClasses, opts.normalization);
+}

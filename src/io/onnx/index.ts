@@ -1,0 +1,16 @@
+// Public entry of the ONNX importer: loadOnnx(path) → GraphModule, plus the pieces export needs.
+// Rule: every user-facing failure (missing/corrupt file, unsupported op, no BN) is a one-line LrqError.
+
+import { GraphModule, type GraphImportOptions } from './graph.js';
+import { readModelProto } from './proto.js';
+
+export { GraphModule, SUPPORTED_OPS, sanitizeName, type GraphForwardOptions, type GraphImportOptions } from './graph.js';
+export { IntTensor, type Value, readModelProto, tensorFromProto, metadata, onnx } from './proto.js';
+export { Clamp } from './modules.js';
+
+/** Read an .onnx file and build its GraphModule (eval mode, like a freshly loaded PyTorch model after .eval()). */
+export function loadOnnx(path: string, opts: GraphImportOptions = {}): GraphModule {
+  const g = new GraphModule(readModelProto(path), path, opts);
+  g.eval();
+  return g;
+}

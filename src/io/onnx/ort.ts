@@ -1,0 +1,76 @@
+// onnxruntime-node as an independent oracle: run any ONNX file (including Q/DQ models the importer does
+// not cover) and evaluate it on a dataset. Rule: ORT failures become one-line LrqErrors naming the file.
+
+import * as ort from 'onnxruntime-node';
+import { Tensor } from '../../engine/tensor.js';
+import { LrqError } from '../../engine/errors.js';
+import type { Dataset } from '../datasets/dataset.js';
+import { EvalAccumulator, type EvalResult } from '../../method/evaluate.js';
+import { readModelProto, toNum } from './proto.js';
+
+const sessions = new Map<string, Promise<ort.InferenceSession>>();
+
+function oneLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+}
+
+/** A cached onnxruntime session for a model file. */
+export function ortSession(onnxPath: string): Promise<ort.InferenceSession> {
+  let s = sessions.get(onnxPath);
+  if (!s) {
+    readModelProto(onnxPath); // clear errors for missing / corrupt files before ORT's own
+    s = ort.InferenceSession.create(onnxPath).catch((e: unknown) => {
+      sessions.delete(onnxPath);
+      throw new LrqError(`onnxruntime cannot load '${onnxPath}': ${oneLine(e)}`);
+    });
+    sessions.set(onnxPath, s);
+  }
+  return s;
+}
+
+/** y = model(x) through onnxruntime (first input, first output), as an engine float32 tensor. */
+export async function ortRun(onnxPath: string, x: Tensor): Promise<Tensor> {
+  const s = await ortSession(onnxPath);
+  const input = new ort.Tensor('float32', Float32Array.from(x.data), [...x.shape]);
+  let out: ort.InferenceSession.OnnxValueMapType;
+  try {
+    out = await s.run({ [s.inputNames[0]!]: input });
+  } catch (e) {
+    throw new LrqError(`onnxruntime failed on '${onnxPath}' with input [${x.shape.join(', ')}]: ${oneLine(e)}`);
+  }
+  const y = out[s.outputNames[0]!] as ort.Tensor;
+  return new Tensor(Float32Array.from(y.data as Float32Array), y.dims.map(Number));
+}
+
+/** Batch size fixed by the model's input (a positive first dim), else null (dynamic). */
+function fixedBatch(onnxPath: string): number | null {
+  const g = readModelProto(onnxPath).graph!;
+  const inits = new Set((g.initializer ?? []).map((t) => t.name));
+  const inp = (g.input ?? []).find((i) => !inits.has(i.name));
+  const d0 = inp?.type?.tensorType?.shape?.dim?.[0];
+  const v = d0?.dimValue !== undefined && d0?.dimValue !== null ? toNum(d0.dimValue) : 0;
+  return v > 0 ? v : null;
+}
+
+/** Top-1/top-5/per-class/confusion of argmax(ORT(onnxPath)(x)) over the dataset. */
+export async function ortEvaluate(onnxPath: string, dataset: Dataset, opts: { batchSize?: number; limit?: number } = {}): Promise<EvalResult> {
+  const fixed = fixedBatch(onnxPath);
+  const bs = fixed ?? opts.batchSize ?? 500;
+  const total = Math.min(dataset.size, opts.limit ?? Infinity);
+  if (total <= 0) throw new LrqError('evaluate: the dataset is empty');
+  const acc = new EvalAccumulator(dataset.numClasses);
+  for (let s = 0; s < total; s += bs) {
+    const e = Math.min(total, s + bs);
+    let { x, y } = dataset.batch(s, e);
+    if (fixed && e - s < fixed) {
+      // a model with a fixed batch: pad the last batch with zeros and ignore the padded rows
+      const padded = new Float32Array((x.size / (e - s)) * fixed);
+      padded.set(x.data);
+      x = new Tensor(padded, [fixed, ...x.shape.slice(1)]);
+    }
+    const logits = await ortRun(onnxPath, x);
+    const cols = logits.shape[logits.ndim - 1]!;
+    acc.add(logits.data.subarray(0, (e - s) * cols), e - s, cols, y);
+  }
+  return acc.result();
+}

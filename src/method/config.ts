@@ -1,0 +1,165 @@
+// Every option of a quantization run, its default, and the presets. Values the spec marks [ASSUMED]
+// are options here with the spec's default; `paper` is the spec's schedule (§3.5), `fast` a short
+// schedule tuned for a 2-core CPU. A run's resolved config is saved as config.json in its run dir.
+
+import { LrqError } from '../engine/errors.js';
+
+export type Method = 'lrq' | 'gdfq';
+export type RangeMode = 'gdfq-ema' | 'plain-ema' | 'minmax';
+export type LkaPosition = 'after_l1' | 'after_block1' | 'after_block2';
+
+export interface QuantizeConfig {
+  /** Teacher ONNX file. */
+  model: string;
+  /** Run directory (checkpoints, log, student, exports, report). */
+  out: string;
+  method: Method;
+  wbits: number;
+  abits: number;
+  /** Keep the first conv and last linear at 8 bits (off = quantized like the rest, as GDFQ). */
+  firstLast8bit: boolean;
+  rangeMode: RangeMode;
+  seed: number;
+
+  // schedule (spec §1.6 / §3.5)
+  epochs: number;
+  itersPerEpoch: number;
+  batchSize: number;
+  /** Generator-only epochs: the student is not updated before this epoch. */
+  warmupEpochs: number;
+  /** Activation ranges are observed during epochs [0, calibEpochs) and frozen afterwards. */
+  calibEpochs: number;
+  lrS: number;
+  lrG: number;
+  /** Epochs at which both learning rates are multiplied by 0.1. */
+  lrSteps: number[];
+  momentum: number;
+  weightDecay: number;
+  adamBetas: [number, number];
+
+  // generator (spec §1.4, §3.2)
+  latentDim: number;
+  /** Long-range (LKA) insertion points; empty = plain GDFQ generator. */
+  lkaPositions: LkaPosition[];
+  lkaForm: 'bare' | 'van-attention';
+  /** Residual LKA fallback: u + u⊙a instead of u⊙a. */
+  lkaResidual: boolean;
+
+  // generator loss (spec §1.5, §3.3)
+  bnsWeight: number;
+  /** AMA on the generator's CE; off = plain CE (GDFQ). */
+  ama: boolean;
+  amaVariant: 'norm-preserving' | 'arcface';
+  amaMargin: number;
+  amaScale: number;
+  amaSign: 1 | -1;
+
+  // student loss (spec §1.5, §3.4)
+  distill: 'dkd' | 'kd';
+  ceWeight: number;
+  kdTemperature: number;
+  kdAlpha: number;
+  kdReduction: 'mean' | 'batchmean';
+  dkdAlpha: number;
+  dkdBeta: number;
+  dkdTemperature: number;
+  /** DKD ramp length in epochs, counted from the end of the generator warm-up. */
+  dkdWarmup: number;
+
+  // data
+  /** Real test set for per-epoch evaluation (CIFAR binary or image folder). */
+  evalData?: string;
+  /** Real-data mode: train the student on these images instead of the generator's. */
+  calibData?: string;
+  /** Input normalization; detected from the model metadata when absent. */
+  mean?: number[];
+  std?: number[];
+  /** Evaluate on the first N test images only (0 = all). */
+  evalLimit: number;
+
+  // run management
+  checkpointEvery: number;
+  resume: boolean;
+  export: boolean;
+  report: boolean;
+  /** Print a progress bar on a TTY (plain lines otherwise). */
+  progress: boolean;
+}
+
+/** Spec §3.5's schedule: 400 × 200 at batch 200, LR steps at 100/200/300. */
+export const PAPER_PRESET: Partial<QuantizeConfig> = {
+  epochs: 400, itersPerEpoch: 200, batchSize: 200, warmupEpochs: 4, calibEpochs: 4,
+  lrS: 1e-4, lrG: 1e-3, lrSteps: [100, 200, 300], dkdWarmup: 20,
+};
+
+/** A schedule that ends in about 30 minutes on a 2-core CPU (see bench/accuracy for its figures). */
+export const FAST_PRESET: Partial<QuantizeConfig> = {
+  epochs: 12, itersPerEpoch: 100, batchSize: 64, warmupEpochs: 2, calibEpochs: 2,
+  lrS: 1e-3, lrG: 1e-3, lrSteps: [8, 11], dkdWarmup: 2,
+};
+
+/** Method defaults: `lrq` = LRG + AMA + DKD; `gdfq` = GDFQ generator, plain CE, KD (T = 20, mean). */
+export function methodDefaults(method: Method): Partial<QuantizeConfig> {
+  return method === 'lrq'
+    ? { lkaPositions: ['after_block1', 'after_block2'], ama: true, distill: 'dkd' }
+    : { lkaPositions: [], ama: false, distill: 'kd' };
+}
+
+export const BASE_DEFAULTS: Omit<QuantizeConfig, 'model' | 'out'> = {
+  method: 'lrq', wbits: 4, abits: 4, firstLast8bit: false, rangeMode: 'gdfq-ema', seed: 0,
+  epochs: 400, itersPerEpoch: 200, batchSize: 200, warmupEpochs: 4, calibEpochs: 4,
+  lrS: 1e-4, lrG: 1e-3, lrSteps: [100, 200, 300],
+  momentum: 0.9, weightDecay: 1e-4, adamBetas: [0.5, 0.999],
+  latentDim: 100, lkaPositions: ['after_block1', 'after_block2'], lkaForm: 'bare', lkaResidual: false,
+  bnsWeight: 0.1, ama: true, amaVariant: 'norm-preserving', amaMargin: 0.5, amaScale: 30, amaSign: 1,
+  distill: 'dkd', ceWeight: 1, kdTemperature: 20, kdAlpha: 1, kdReduction: 'mean',
+  dkdAlpha: 1, dkdBeta: 8, dkdTemperature: 4, dkdWarmup: 20,
+  evalLimit: 0, checkpointEvery: 100, resume: false, export: true, report: true, progress: true,
+};
+
+/**
+ * Resolve a config: base defaults ← method defaults ← preset ← explicit options (later wins), then
+ * validate. Throws LrqError naming the offending option.
+ */
+export function resolveConfig(opts: Partial<QuantizeConfig> & { model: string; out: string; preset?: 'paper' | 'fast' }): QuantizeConfig {
+  const method = opts.method ?? 'lrq';
+  const preset = opts.preset === 'fast' ? FAST_PRESET : opts.preset === 'paper' || opts.preset === undefined ? PAPER_PRESET : undefined;
+  if (!preset) throw new LrqError(`--preset ${String(opts.preset)}: unknown preset (use paper or fast)`);
+  const explicit = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as Partial<QuantizeConfig>;
+  delete (explicit as Record<string, unknown>)['preset'];
+  const cfg = { ...BASE_DEFAULTS, ...methodDefaults(method), ...preset, ...explicit, method } as QuantizeConfig;
+  validateConfig(cfg);
+  return cfg;
+}
+
+function validateConfig(c: QuantizeConfig): void {
+  const intIn = (name: keyof QuantizeConfig, lo: number, hi: number) => {
+    const v = c[name] as number;
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new LrqError(`--${kebab(name)} ${v}: must be an integer in [${lo}, ${hi}]`);
+  };
+  intIn('wbits', 2, 8);
+  intIn('abits', 2, 8);
+  intIn('epochs', 1, 100000);
+  intIn('itersPerEpoch', 1, 1e7);
+  intIn('batchSize', 2, 100000);
+  intIn('warmupEpochs', 0, c.epochs);
+  intIn('calibEpochs', 1, c.epochs);
+  intIn('latentDim', 1, 100000);
+  intIn('checkpointEvery', 1, 1e9);
+  for (const k of ['lrS', 'lrG', 'bnsWeight', 'kdTemperature', 'dkdTemperature', 'amaScale'] as const) {
+    if (!(c[k] > 0) || !Number.isFinite(c[k])) throw new LrqError(`--${kebab(k)} ${c[k]}: must be a positive number`);
+  }
+  if (!(c.amaMargin >= 0 && c.amaMargin < Math.PI / 2)) throw new LrqError(`--ama-margin ${c.amaMargin}: must be in [0, π/2)`);
+  if (c.amaSign !== 1 && c.amaSign !== -1) throw new LrqError(`--ama-sign ${c.amaSign}: must be 1 or -1`);
+  if (!['gdfq-ema', 'plain-ema', 'minmax'].includes(c.rangeMode)) throw new LrqError(`--range-mode ${c.rangeMode}: use gdfq-ema, plain-ema or minmax`);
+  if (!['dkd', 'kd'].includes(c.distill)) throw new LrqError(`--distill ${c.distill}: use dkd or kd`);
+  for (const p of c.lkaPositions) {
+    if (!['after_l1', 'after_block1', 'after_block2'].includes(p)) throw new LrqError(`--lka-positions ${p}: use after_l1, after_block1, after_block2`);
+  }
+  for (const s of c.lrSteps) if (!Number.isInteger(s) || s < 0) throw new LrqError(`--lr-steps ${s}: epochs must be non-negative integers`);
+}
+
+/** camelCase option name → its --kebab-case CLI flag. */
+export function kebab(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}

@@ -1,0 +1,67 @@
+// Activation range observers (torch.ao.quantization vocabulary): each keeps a whole-tensor [lo, hi]
+// range updated from a batch's min and max. Rule: `gdfq-ema` reproduces GDFQ's QuantAct exactly,
+// including its bias correction applied to the stored state every step (spec §1.2), overshoot and all.
+
+import { LrqError } from '../engine/errors.js';
+import type { Data } from '../engine/dtype.js';
+
+/** How an activation quantizer tracks its range (spec §1.2). */
+export type RangeMode = 'gdfq-ema' | 'plain-ema' | 'minmax';
+
+export const RANGE_MODES: readonly RangeMode[] = ['gdfq-ema', 'plain-ema', 'minmax'];
+
+/** Observer state; `betaT` = β^updates (gdfq-ema's bias-correction factor), `updates` counts batches. */
+export interface RangeState {
+  lo: number;
+  hi: number;
+  betaT: number;
+  updates: number;
+}
+
+/** The initial state of every mode: lo = hi = 0, β_t = 1 (GDFQ's buffers). */
+export function initialRange(): RangeState {
+  return { lo: 0, hi: 0, betaT: 1, updates: 0 };
+}
+
+/**
+ * One observer step from a batch's (min, max), returning the new state:
+ * gdfq-ema: β_t ← β_t·β; lo ← (lo·β + min·(1−β))/(1−β_t) (hi likewise);
+ * plain-ema: first batch lo = min, then lo ← β·lo + (1−β)·min; minmax: lo ← min(lo, min) (first batch = min).
+ */
+export function observeRange(mode: RangeMode, s: RangeState, min: number, max: number, beta = 0.9): RangeState {
+  if (!Number.isFinite(min) || !Number.isFinite(max)) {
+    throw new LrqError(`observer (${mode}): batch range [${min}, ${max}] is not finite`);
+  }
+  const updates = s.updates + 1;
+  switch (mode) {
+    case 'gdfq-ema': {
+      const betaT = s.betaT * beta;
+      return {
+        lo: (s.lo * beta + min * (1 - beta)) / (1 - betaT),
+        hi: (s.hi * beta + max * (1 - beta)) / (1 - betaT),
+        betaT,
+        updates,
+      };
+    }
+    case 'plain-ema':
+      if (s.updates === 0) return { lo: min, hi: max, betaT: s.betaT, updates };
+      return { lo: s.lo * beta + min * (1 - beta), hi: s.hi * beta + max * (1 - beta), betaT: s.betaT, updates };
+    case 'minmax':
+      if (s.updates === 0) return { lo: min, hi: max, betaT: s.betaT, updates };
+      return { lo: Math.min(s.lo, min), hi: Math.max(s.hi, max), betaT: s.betaT, updates };
+    default:
+      throw new LrqError(`observer: unknown range mode '${String(mode)}' (use ${RANGE_MODES.join(', ')})`);
+  }
+}
+
+/** Whole-tensor (min, max) of an array; NaN entries make the result NaN so observers can reject them. */
+export function dataMinMax(d: Data): [number, number] {
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+    if (v !== v) return [NaN, NaN];
+  }
+  return [lo, hi];
+}

@@ -1,0 +1,39 @@
+// Quantization configuration (torch.ao.quantization's QConfig, reduced to the GDFQ scheme): weight and
+// activation bit widths chosen independently, the activation range mode, and the first/last layer rule.
+// Rule: defaults reproduce GDFQ (every conv and linear quantized at the same width, gdfq-ema ranges).
+
+import { LrqError } from '../engine/errors.js';
+import { type RangeMode, RANGE_MODES } from './observer.js';
+import { checkBits } from './fake_quantize.js';
+
+export interface QConfig {
+  /** Weight bit width (2–8), per output channel asymmetric. */
+  weightBits: number;
+  /** Activation bit width (2–8), per tensor after every ReLU/ReLU6. */
+  actBits: number;
+  /** Activation range observer (spec §1.2). */
+  rangeMode: RangeMode;
+  /** Weight bits of the first conv and last linear: 'same' as the rest (GDFQ) or 8. */
+  firstLastBits: 'same' | 8;
+  /** Quantize the first conv and last linear at all (false = keep them full precision). */
+  quantizeFirstLast: boolean;
+  /** EMA momentum β of the ema range modes. */
+  emaBeta: number;
+}
+
+/** A complete QConfig from partial options: GDFQ defaults (gdfq-ema, first/last same width, β = 0.9). */
+export function makeQConfig(opts: Partial<QConfig> & { weightBits: number; actBits: number }): QConfig {
+  const q: QConfig = {
+    rangeMode: 'gdfq-ema',
+    firstLastBits: 'same',
+    quantizeFirstLast: true,
+    emaBeta: 0.9,
+    ...opts,
+  };
+  checkBits(q.weightBits, 'qconfig weightBits');
+  checkBits(q.actBits, 'qconfig actBits');
+  if (!RANGE_MODES.includes(q.rangeMode)) throw new LrqError(`qconfig: unknown rangeMode '${q.rangeMode}' (use ${RANGE_MODES.join(', ')})`);
+  if (q.firstLastBits !== 'same' && q.firstLastBits !== 8) throw new LrqError(`qconfig: firstLastBits must be 'same' or 8, got ${String(q.firstLastBits)}`);
+  if (!(q.emaBeta > 0 && q.emaBeta < 1)) throw new LrqError(`qconfig: emaBeta ${q.emaBeta} is not in (0, 1)`);
+  return q;
+}
