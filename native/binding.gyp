@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "lrq_native",
-      "sources": ["src/addon.cc", "src/dnnl_ops.cc", "src/loops.cc"],
+      "sources": ["src/addon.cc", "src/dnnl_ops.cc", "src/loops.cc", "src/direct.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

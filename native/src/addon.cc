@@ -2,8 +2,12 @@
 // JS Float32Arrays read in place (no copies); every result is a fresh Float32Array. Any failure (bad
 // lengths, a oneDNN status) becomes a JS Error whose message names the function, never a crash.
 #include <napi.h>
+#include <v8.h>
 
 #include <cstdlib>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
 #include <thread>
 
 #include "dnnl.hpp"
@@ -13,6 +17,9 @@
 using namespace lrq;
 
 namespace {
+
+// LRQ_BN_IMPL=onednn switches batch norm to oneDNN's primitives (for comparison); default: direct.cc.
+bool useDnnlBn = false;
 
 struct F32 {
   float* p;
@@ -53,7 +60,62 @@ void need(bool ok, const Napi::Env& env, const std::string& msg) {
   if (!ok) throw Napi::Error::New(env, msg);
 }
 
-Napi::Float32Array out(const Napi::Env& env, i64 n) { return Napi::Float32Array::New(env, (size_t)n); }
+// ---- output buffers
+// A fresh JS Float32Array is calloc'd and, when large, mmap'd: first touch page-faults and zeroes every
+// page, which costs more than a memory-bound kernel itself. Large outputs therefore come from a pool of
+// recycled buffers (exact-size free lists), handed to JS as external ArrayBuffers whose finalizer (run when
+// V8 collects the array) returns the buffer. Kernels write every output element, so no zeroing is needed.
+constexpr size_t kPoolMin = 64 * 1024;  // bytes; smaller arrays stay on V8's heap
+struct BufferPool {
+  std::mutex m;
+  std::unordered_map<size_t, std::vector<void*>> free;
+  size_t held = 0, cap = (size_t)256 << 20;
+  size_t hits = 0, misses = 0;
+  void* take(size_t bytes) {
+    {
+      std::lock_guard<std::mutex> g(m);
+      auto it = free.find(bytes);
+      if (it != free.end() && !it->second.empty()) {
+        void* p = it->second.back();
+        it->second.pop_back();
+        held -= bytes;
+        hits++;
+        return p;
+      }
+    }
+    misses++;
+    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void give(void* p, size_t bytes) {
+    std::lock_guard<std::mutex> g(m);
+    if (held + bytes > cap) {
+      std::free(p);
+      return;
+    }
+    free[bytes].push_back(p);
+    held += bytes;
+  }
+};
+// Never destroyed: V8 may free backing stores (calling give) during isolate teardown at exit.
+BufferPool& pool = *new BufferPool;
+
+Napi::Float32Array out(const Napi::Env& env, i64 n) {
+  const size_t bytes = (size_t)n * sizeof(float);
+  if (bytes < kPoolMin) return Napi::Float32Array::New(env, (size_t)n);
+  void* p = pool.take(bytes);
+  // A V8 backing store (not napi's external ArrayBuffer): its deleter runs as soon as the GC frees the
+  // buffer, while napi finalizers wait for the event loop and would never recycle in a synchronous loop.
+  v8::Isolate* iso = v8::Isolate::GetCurrent();
+  auto store = v8::ArrayBuffer::NewBackingStore(
+      p, bytes, [](void* data, size_t length, void*) { pool.give(data, length); }, nullptr);
+  v8::Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(iso, std::move(store));
+  v8::Local<v8::Value> fa = v8::Float32Array::New(ab, 0, (size_t)n);
+  // napi_value is Node's handle to a v8::Local<v8::Value> (v8impl::JsValueFromV8LocalValue).
+  napi_value v = reinterpret_cast<napi_value>(*fa);
+  return Napi::Float32Array(env, v);
+}
 
 ConvGeom convGeom(const Napi::CallbackInfo& info, size_t i) {
   auto v = ints(info, i);
@@ -76,9 +138,14 @@ PoolGeom poolGeom(const Napi::CallbackInfo& info, size_t i) {
   return g;
 }
 
-/** Run `body`, turning oneDNN and C++ errors into JS Errors that name `fn`. */
+// One kernel at a time: the primitive caches and the oneDNN stream are process-wide, and worker threads
+// may each load the addon. Uncontended, the lock costs nanoseconds.
+std::mutex kernelLock;
+
+/** Run `body` under the kernel lock, turning oneDNN and C++ errors into JS Errors that name `fn`. */
 template <class F>
 Napi::Value guard(const Napi::CallbackInfo& info, const char* fn, F body) {
+  std::lock_guard<std::mutex> lock(kernelLock);
   try {
     return body();
   } catch (const Napi::Error&) {
@@ -92,6 +159,22 @@ Napi::Value guard(const Napi::CallbackInfo& info, const char* fn, F body) {
 }
 
 // ---------------------------------------------------------------- bindings
+
+/** {hits, misses, heldMB} of the output-buffer pool (diagnostics for the benchmark). */
+Napi::Value PoolStats(const Napi::CallbackInfo& info) {
+  auto o = Napi::Object::New(info.Env());
+  std::lock_guard<std::mutex> g(pool.m);
+  o.Set("hits", (double)pool.hits);
+  o.Set("misses", (double)pool.misses);
+  o.Set("heldMB", (double)pool.held / (1 << 20));
+  return o;
+}
+
+/** oneDNN's verbose level (0 off, 1 exec, 2 +create), for profiling one step. */
+Napi::Value SetVerbose(const Napi::CallbackInfo& info) {
+  dnnl_set_verbose((int)num(info, 0));
+  return info.Env().Undefined();
+}
 
 Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), getThreads()); }
 
@@ -148,7 +231,8 @@ Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo& info) {
       gb = a.Data();
       gbv = a;
     }
-    convBackwardWeights(g, gy.p, x.p, gw.Data(), gb);
+    const bool sameGy = info.Length() > 4 && info[4].ToBoolean();
+    convBackwardWeights(g, gy.p, x.p, gw.Data(), gb, sameGy);
     auto r = Napi::Array::New(info.Env(), 2);
     r.Set(0u, gw);
     r.Set(1u, gbv);
@@ -182,7 +266,7 @@ Napi::Value BnTrain(const Napi::CallbackInfo& info) {
     need(n > 0 && c > 0 && hw > 0 && x.n == n * c * hw, info.Env(), "batchNormTrain: length does not match n·c·hw");
     need((!gamma.p || gamma.n == c) && (!beta.p || beta.n == c), info.Env(), "batchNormTrain: affine length != c");
     auto y = out(info.Env(), x.n), mean = out(info.Env(), c), var = out(info.Env(), c);
-    bnTrain(x.p, n, c, hw, gamma.p, beta.p, eps, y.Data(), mean.Data(), var.Data());
+    (useDnnlBn ? bnTrain : bnTrainDirect)(x.p, n, c, hw, gamma.p, beta.p, eps, y.Data(), mean.Data(), var.Data());
     auto r = Napi::Array::New(info.Env(), 3);
     r.Set(0u, y);
     r.Set(1u, mean);
@@ -202,7 +286,7 @@ Napi::Value BnInfer(const Napi::CallbackInfo& info) {
     need(mean.n == c && var.n == c && (!gamma.p || gamma.n == c) && (!beta.p || beta.n == c), info.Env(),
          "batchNormInfer: statistics length != c");
     auto y = out(info.Env(), x.n);
-    bnInfer(x.p, n, c, hw, mean.p, var.p, gamma.p, beta.p, eps, y.Data());
+    (useDnnlBn ? bnInfer : bnInferDirect)(x.p, n, c, hw, mean.p, var.p, gamma.p, beta.p, eps, y.Data());
     return y;
   });
 }
@@ -219,7 +303,7 @@ Napi::Value BnBackward(const Napi::CallbackInfo& info) {
     need(mean.n == c && var.n == c && (!gamma.p || gamma.n == c), info.Env(),
          "batchNormTrainBackward: statistics length != c");
     auto gx = out(info.Env(), x.n), gg = out(info.Env(), c), gb = out(info.Env(), c);
-    bnBackward(gy.p, x.p, n, c, hw, mean.p, var.p, gamma.p, eps, gx.Data(), gg.Data(), gb.Data());
+    (useDnnlBn ? bnBackward : bnBackwardDirect)(gy.p, x.p, n, c, hw, mean.p, var.p, gamma.p, eps, gx.Data(), gg.Data(), gb.Data());
     auto r = Napi::Array::New(info.Env(), 3);
     r.Set(0u, gx);
     r.Set(1u, gg);
@@ -352,6 +436,32 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
   });
 }
 
+/** stridedCopy(src, sOff, sStrides, dst, dOff, dStrides, shape): writes into dst (a fresh array the caller made). */
+Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
+  return guard(info, "stridedCopy", [&]() -> Napi::Value {
+    auto src = f32(info, 0, "stridedCopy");
+    const i64 so = num(info, 1);
+    auto ss = ints(info, 2);
+    auto dst = f32(info, 3, "stridedCopy");
+    const i64 dof = num(info, 4);
+    auto ds = ints(info, 5);
+    auto shape = ints(info, 6);
+    need(ss.size() == shape.size() && ds.size() == shape.size(), info.Env(), "stridedCopy: rank mismatch");
+    // Bounds: the extreme offsets reached along every dim must stay inside both arrays.
+    i64 sLo = so, sHi = so, dLo = dof, dHi = dof;
+    for (size_t d = 0; d < shape.size(); d++) {
+      need(shape[d] >= 0, info.Env(), "stridedCopy: negative extent");
+      if (shape[d] == 0) return info.Env().Undefined();
+      const i64 se = (shape[d] - 1) * ss[d], de = (shape[d] - 1) * ds[d];
+      (se < 0 ? sLo : sHi) += se;
+      (de < 0 ? dLo : dHi) += de;
+    }
+    need(sLo >= 0 && sHi < src.n && dLo >= 0 && dHi < dst.n, info.Env(), "stridedCopy: index box out of bounds");
+    stridedCopy(src.p, so, ss, dst.p, dof, ds, shape);
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Value Upsample(const Napi::CallbackInfo& info) {
   return guard(info, "upsampleNearest", [&]() -> Napi::Value {
     auto x = f32(info, 0, "upsampleNearest");
@@ -478,8 +588,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   int n = t ? std::atoi(t) : 0;
   if (n <= 0) n = (int)std::thread::hardware_concurrency();
   setThreads(n > 0 ? n : 1);
+  const char* bi = std::getenv("LRQ_BN_IMPL");
+  useDnnlBn = bi && std::string(bi) == "onednn";
+  if (const char* pm = std::getenv("LRQ_POOL_MB")) pool.cap = (size_t)std::atol(pm) << 20;
 #define EXPORT(name, fn) exports.Set(name, Napi::Function::New(env, fn, name))
   EXPORT("threads", Threads);
+  EXPORT("poolStats", PoolStats);
+  EXPORT("setVerbose", SetVerbose);
   EXPORT("setThreads", SetThreads);
   EXPORT("conv2d", Conv2d);
   EXPORT("conv2dBackwardData", Conv2dBackwardData);
@@ -495,6 +610,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("reduce", Reduce);
   EXPORT("broadcastTo", BroadcastTo);
   EXPORT("transpose", Transpose);
+  EXPORT("stridedCopy", StridedCopy);
   EXPORT("upsampleNearest", Upsample);
   EXPORT("upsampleNearestBackward", UpsampleBackward);
   EXPORT("avgPool2d", AvgPool);

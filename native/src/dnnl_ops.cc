@@ -4,6 +4,7 @@
 // (blocked) layouts go through scratch memories owned by the cache entry.
 #include <omp.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -109,10 +110,21 @@ static void checkConv(const ConvGeom& g) {
   if (g.c % g.g || g.oc % g.g) throw std::runtime_error("conv2d: channels not divisible by groups");
 }
 
+/** The conv algorithm: LRQ_CONV_ALGO=auto|winograd lets oneDNN pick Winograd for 3×3 stride-1 layers. */
+static algorithm convAlgo() {
+  static const algorithm a = [] {
+    const char* e = std::getenv("LRQ_CONV_ALGO");
+    if (e && std::string(e) == "auto") return algorithm::convolution_auto;
+    if (e && std::string(e) == "winograd") return algorithm::convolution_winograd;
+    return algorithm::convolution_direct;
+  }();
+  return a;
+}
+
 static convolution_forward::primitive_desc convFwdPd(const ConvGeom& g, const ConvMds& m, bool withBias) {
-  auto d = withBias ? convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, m.srcAny,
+  auto d = withBias ? convolution_forward::desc(prop_kind::forward_training, convAlgo(), m.srcAny,
                                                 m.weiAny, m.bias, m.dstAny, m.strides, m.dil, m.padL, m.padR)
-                    : convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, m.srcAny,
+                    : convolution_forward::desc(prop_kind::forward_training, convAlgo(), m.srcAny,
                                                 m.weiAny, m.dstAny, m.strides, m.dil, m.padL, m.padR);
   return convolution_forward::primitive_desc(d, eng());
 }
@@ -147,8 +159,13 @@ static std::unordered_map<std::string, std::unique_ptr<E>>& cache() {
   return c;
 }
 
+/** Depthwise (one filter per channel): our direct kernels serve it where oneDNN 2.6 uses im2col+gemm. */
+static bool depthwise(const ConvGeom& g) { return g.g > 1 && g.g == g.c && g.g == g.oc; }
+static bool dilated(const ConvGeom& g) { return g.dh > 1 || g.dw > 1; }
+
 void convForward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y) {
   checkConv(g);
+  if (depthwise(g) && dilated(g)) return dwConvForward(g, x, w, b, y);
   auto k = convKey("cf", g, b != nullptr);
   auto& c = cache<ConvFwdEntry>();
   auto it = c.find(k);
@@ -171,15 +188,22 @@ void convForward(const ConvGeom& g, const float* x, const float* w, const float*
   strm().wait();
 }
 
+// The bwd-data entry that last reordered an output gradient: a following bwd-weights call on the very
+// same gy (the caller vouches for identity) reads that blocked copy instead of reordering gy again.
+static ConvBwdDataEntry* lastData = nullptr;
+static std::string lastDataKey;
+
 void convBackwardData(const ConvGeom& g, const float* gy, const float* w, float* gx) {
   checkConv(g);
+  lastData = nullptr;
+  if (depthwise(g) && dilated(g)) return dwConvBackwardData(g, gy, w, gx);
   auto k = convKey("cd", g, false);
   auto& c = cache<ConvBwdDataEntry>();
   auto it = c.find(k);
   if (it == c.end()) {
     auto m = convMds(g);
     auto hint = convFwdPd(g, m, false);
-    auto d = convolution_backward_data::desc(algorithm::convolution_direct, m.srcAny, m.weiAny, m.dstAny, m.strides,
+    auto d = convolution_backward_data::desc(convAlgo(), m.srcAny, m.weiAny, m.dstAny, m.strides,
                                              m.dil, m.padL, m.padR);
     auto pd = convolution_backward_data::primitive_desc(d, eng(), hint);
     auto e = std::make_unique<ConvBwdDataEntry>();
@@ -195,19 +219,24 @@ void convBackwardData(const ConvGeom& g, const float* gy, const float* w, float*
                           {DNNL_ARG_DIFF_SRC, e.gx.output(gx)}});
   e.gx.finish(gx);
   strm().wait();
+  lastData = &e;
+  lastDataKey = k;
 }
 
-void convBackwardWeights(const ConvGeom& g, const float* gy, const float* x, float* gw, float* gb) {
+void convBackwardWeights(const ConvGeom& g, const float* gy, const float* x, float* gw, float* gb, bool sameGy) {
   checkConv(g);
+  ConvBwdDataEntry* d = lastData;
+  lastData = nullptr;
+  if (depthwise(g)) return dwConvBackwardWeights(g, gy, x, gw, gb);
   auto k = convKey("cw", g, gb != nullptr);
   auto& c = cache<ConvBwdWeiEntry>();
   auto it = c.find(k);
   if (it == c.end()) {
     auto m = convMds(g);
     auto hint = convFwdPd(g, m, gb != nullptr);
-    auto d = gb ? convolution_backward_weights::desc(algorithm::convolution_direct, m.srcAny, m.weiAny, m.bias,
+    auto d = gb ? convolution_backward_weights::desc(convAlgo(), m.srcAny, m.weiAny, m.bias,
                                                      m.dstAny, m.strides, m.dil, m.padL, m.padR)
-                : convolution_backward_weights::desc(algorithm::convolution_direct, m.srcAny, m.weiAny, m.dstAny,
+                : convolution_backward_weights::desc(convAlgo(), m.srcAny, m.weiAny, m.dstAny,
                                                      m.strides, m.dil, m.padL, m.padR);
     auto pd = convolution_backward_weights::primitive_desc(d, eng(), hint);
     auto e = std::make_unique<ConvBwdWeiEntry>();
@@ -218,7 +247,9 @@ void convBackwardWeights(const ConvGeom& g, const float* gy, const float* x, flo
     it = c.emplace(k, std::move(e)).first;
   }
   auto& e = *it->second;
-  std::unordered_map<int, memory> args{{DNNL_ARG_DIFF_DST, e.gy.input(gy)},
+  const bool reuse = sameGy && d && lastDataKey == convKey("cd", g, false) && d->gy.needed && e.gy.needed &&
+                     d->gy.scratch.get_desc() == e.gy.scratch.get_desc();
+  std::unordered_map<int, memory> args{{DNNL_ARG_DIFF_DST, reuse ? d->gy.scratch : e.gy.input(gy)},
                                        {DNNL_ARG_SRC, e.src.input(x)},
                                        {DNNL_ARG_DIFF_WEIGHTS, e.gw.output(gw)}};
   if (gb) args[DNNL_ARG_DIFF_BIAS] = memory(memory::desc({g.oc}, dt::f32, tag::x), eng(), gb);
@@ -351,7 +382,6 @@ static bool dnnlAlg(const std::string& op, algorithm& alg) {
   else if (op == "sigmoid") alg = algorithm::eltwise_logistic;
   else if (op == "gelu") alg = algorithm::eltwise_gelu_erf;
   else if (op == "exp") alg = algorithm::eltwise_exp;
-  else if (op == "log") alg = algorithm::eltwise_log;
   else if (op == "elu") alg = algorithm::eltwise_elu;
   else return false;
   return true;

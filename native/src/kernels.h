@@ -28,7 +28,8 @@ int getThreads();
 // ---- oneDNN primitives (dnnl_ops.cc)
 void convForward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y);
 void convBackwardData(const ConvGeom& g, const float* gy, const float* w, float* gx);
-void convBackwardWeights(const ConvGeom& g, const float* gy, const float* x, float* gw, float* gb);
+/** sameGy: gy is the array the previous convBackwardData call received (its blocked copy is reused). */
+void convBackwardWeights(const ConvGeom& g, const float* gy, const float* x, float* gw, float* gb, bool sameGy = false);
 void matmul(const float* a, const float* b, float* c, i64 batch, i64 m, i64 n, i64 k, bool ta, bool tb,
             const float* bias, i64 aStride, i64 bStride);
 void bnTrain(const float* x, i64 n, i64 c, i64 hw, const float* gamma, const float* beta, float eps, float* y,
@@ -41,6 +42,17 @@ void bnBackward(const float* gy, const float* x, i64 n, i64 c, i64 hw, const flo
 bool eltwiseDnnl(const std::string& op, const float* x, i64 len, float alpha, float beta, float* y);
 /** gelu (erf form) backward through oneDNN. */
 void geluBackward(const float* gy, const float* x, i64 len, float* gx);
+
+// ---- direct kernels (direct.cc): barrier-free batch norm, depthwise convolution (groups = c = oc)
+void bnTrainDirect(const float* x, i64 n, i64 c, i64 hw, const float* gamma, const float* beta, float eps, float* y,
+                   float* mean, float* var);
+void bnInferDirect(const float* x, i64 n, i64 c, i64 hw, const float* mean, const float* var, const float* gamma,
+                   const float* beta, float eps, float* y);
+void bnBackwardDirect(const float* gy, const float* x, i64 n, i64 c, i64 hw, const float* mean, const float* var,
+                      const float* gamma, float eps, float* gx, float* ggamma, float* gbeta);
+void dwConvForward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y);
+void dwConvBackwardData(const ConvGeom& g, const float* gy, const float* w, float* gx);
+void dwConvBackwardWeights(const ConvGeom& g, const float* gy, const float* x, float* gw, float* gb);
 
 // ---- hand-written loops (loops.cc)
 /** Unary ops without a oneDNN fast path; returns false for an unknown op. */
@@ -59,6 +71,9 @@ void reduce(const float* x, const std::vector<i64>& shape, const std::vector<int
 void broadcastTo(const float* x, const std::vector<i64>& xs, const std::vector<i64>& os, float* out);
 /** out[perm-order] = x. */
 void transpose(const float* x, const std::vector<i64>& shape, const std::vector<int>& perm, float* out);
+/** dst[dOff + Σ i_d·dst_d] = src[sOff + Σ i_d·src_d] over the index box `shape` (strides may be negative). */
+void stridedCopy(const float* src, i64 sOff, const std::vector<i64>& sst, float* dst, i64 dOff,
+                 const std::vector<i64>& dstr, const std::vector<i64>& shape);
 void upsampleNearest(const float* x, i64 n, i64 c, i64 h, i64 w, i64 sh, i64 sw, float* y);
 void upsampleNearestBackward(const float* gy, i64 n, i64 c, i64 h, i64 w, i64 sh, i64 sw, float* gx);
 void avgPool(const PoolGeom& g, const float* x, float* y);

@@ -148,6 +148,9 @@ inline void row(const float* a, i64 ia, const float* b, i64 ib, float* o, i64 L)
     const float av = a[0];
 #pragma omp simd
     for (i64 j = 0; j < L; j++) o[j] = bop<OP>(av, b[j]);
+  } else if (ia == 0 && ib == 0) {
+    const float v = bop<OP>(a[0], b[0]);
+    std::fill(o, o + L, v);
   } else {
     for (i64 j = 0; j < L; j++) o[j] = bop<OP>(a[j * ia], b[j * ib]);
   }
@@ -159,7 +162,19 @@ void runBinary(const float* a, const float* b, const Space& sp, float* out) {
   const i64 L = sp.dims[last];
   i64 outer = 1;
   for (int d = 0; d < last; d++) outer *= sp.dims[d];
-  const bool par = outer * L > kParMin && outer > 1;
+  if (outer == 1) {  // one long row: split it across threads
+    const float* a0 = a;
+    const float* b0 = b;
+    const i64 ia = sp.sa[last], ib = sp.sb[last];
+#pragma omp parallel if (L > kParMin)
+    {
+      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+      const i64 lo = L * t / nt, hi = L * (t + 1) / nt;
+      row<OP>(a0 + lo * ia, ia, b0 + lo * ib, ib, out + lo, hi - lo);
+    }
+    return;
+  }
+  const bool par = outer * L > kParMin;
 #pragma omp parallel for if (par) schedule(static)
   for (i64 r = 0; r < outer; r++) {
     i64 rem = r, oa = 0, ob = 0;
@@ -379,6 +394,48 @@ void transpose(const float* x, const std::vector<i64>& shape, const std::vector<
   }
 }
 
+void stridedCopy(const float* src, i64 sOff, const std::vector<i64>& sst, float* dst, i64 dOff,
+                 const std::vector<i64>& dstr, const std::vector<i64>& shape) {
+  // Collapse: drop size-1 dims, merge neighbours contiguous in both arrays.
+  std::vector<i64> D, S, T;
+  i64 total = 1;
+  for (size_t d = 0; d < shape.size(); d++) {
+    total *= shape[d];
+    if (shape[d] == 1) continue;
+    if (!D.empty() && S.back() == sst[d] * shape[d] && T.back() == dstr[d] * shape[d]) {
+      D.back() *= shape[d];
+      S.back() = sst[d];
+      T.back() = dstr[d];
+    } else {
+      D.push_back(shape[d]);
+      S.push_back(sst[d]);
+      T.push_back(dstr[d]);
+    }
+  }
+  if (total == 0) return;
+  if (D.empty()) {
+    dst[dOff] = src[sOff];
+    return;
+  }
+  const int nd = (int)D.size();
+  const i64 L = D[nd - 1], ss = S[nd - 1], ts = T[nd - 1], rows = total / L;
+#pragma omp parallel for if (total > kParMin && rows > 1) schedule(static)
+  for (i64 rr = 0; rr < rows; rr++) {
+    i64 rem = rr, so = sOff, to = dOff;
+    for (int d = nd - 2; d >= 0; d--) {
+      const i64 q = rem % D[d];
+      rem /= D[d];
+      so += q * S[d];
+      to += q * T[d];
+    }
+    const float* a = src + so;
+    float* o = dst + to;
+    if (ss == 1 && ts == 1) std::memcpy(o, a, sizeof(float) * L);
+    else
+      for (i64 j = 0; j < L; j++) o[j * ts] = a[j * ss];
+  }
+}
+
 void upsampleNearest(const float* x, i64 n, i64 c, i64 h, i64 w, i64 sh, i64 sw, float* y) {
   const i64 planes = n * c, OW = w * sw, OH = h * sh;
 #pragma omp parallel for if (planes * OH * OW > kParMin)
@@ -519,7 +576,7 @@ void fakeQuant(const float* x, i64 rows, i64 cols, const float* lo, const float*
 #pragma omp parallel for if (rows * cols > kParMin)
   for (i64 r = 0; r < rows; r++) {
     const float l = lo[r], h = hi[r];
-    const float s = levels / std::max(h - l, 1e-8f);
+    const float s = (1.f / std::max(h - l, 1e-8f)) * levels;  // torch: reciprocal first, then × (2^k − 1)
     const float zp = std::nearbyint(s * l) + half;
     const float* xr = x + r * cols;
     float* yr = y + r * cols;

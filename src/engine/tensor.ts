@@ -5,6 +5,7 @@
 
 import { type Data, type DType, alloc, dtypeOf, fmtShape, numel } from './dtype.js';
 import { ShapeError } from './errors.js';
+import { backend } from './backend.js';
 
 /** One recorded op: its inputs and the function mapping dL/d(out) to dL/d(input_i) (null = no grad). */
 export interface Node {
@@ -177,10 +178,9 @@ export class Tensor {
 
 /** a + b elementwise into a fresh tensor (used only for gradient accumulation; shapes equal in size). */
 function accumulate(a: Tensor, b: Tensor): Tensor {
-  const out = a.data.slice();
-  const bd = b.data;
-  for (let i = 0; i < out.length; i++) out[i]! += bd[i]!;
-  return new Tensor(out, a.shape);
+  // Through the backend's add kernel: a JS loop here cost ~10% of a ResNet training step.
+  const n = [a.size];
+  return new Tensor(backend().binary('add', a.data, n, b.data, n, n), a.shape);
 }
 
 /**

@@ -85,7 +85,7 @@ export class ActFakeQuant extends Module {
     this.updates.data[0] = 0;
   }
 
-  forward(x: Tensor): Tensor {
+  override forward(x: Tensor): Tensor {
     if (this.observerEnabled) {
       const [mn, mx] = dataMinMax(x.data);
       if (x.size === 0) throw new LrqError('ActFakeQuant: empty activation tensor');

@@ -1,6 +1,7 @@
 // Broadcasting arithmetic: add, sub, mul, div, maximum, minimum. Each op's backward sits beside its
 // forward; gradients of broadcast operands are summed back to their own shape.
 
+import './registerBackends.js';
 import { backend, type BinaryOp } from '../backend.js';
 import { Tensor, result, scalar } from '../tensor.js';
 import { broadcastShapes, sumToShape } from './broadcast.js';
@@ -77,4 +78,12 @@ export function minimum(a: Operand, b: Operand): Tensor {
     }
     return [new Tensor(ga, shape), new Tensor(gb, shape)];
   });
+}
+
+/** a^b elementwise (broadcasting): d/da = b·a^(b−1), d/db = a^b·ln a. */
+export function pow(a: Operand, b: Operand): Tensor {
+  return binaryOp('pow', a, b, (g, a, b, y) => [
+    a.tracksGrad ? raw('mul', g, raw('mul', b, raw('pow', a, raw('sub', b, scalar(1, g.dtype))))) : null,
+    b.tracksGrad ? raw('mul', g, raw('mul', y, new Tensor(backend().unary('log', backend().broadcastTo(a.data, a.shape, y.shape), {}), y.shape))) : null,
+  ]);
 }

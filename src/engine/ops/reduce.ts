@@ -4,10 +4,9 @@
 
 import './registerBackends.js';
 import { backend } from '../backend.js';
-import { numel } from '../dtype.js';
 import { Tensor, result } from '../tensor.js';
 import { normAxes } from './axes.js';
-import { square, } from './unary.js';
+import { square } from './unary.js';
 import { sub } from './binary.js';
 
 function keptShape(shape: readonly number[], axes: readonly number[]): number[] {
@@ -65,7 +64,3 @@ export function amax(x: Tensor, axes?: number | number[], keepdim = false): Tens
   });
 }
 
-/** Number of elements reduced by `axes` (helper for callers building means). */
-export function reducedCount(shape: readonly number[], axes?: number | number[]): number {
-  return numel(normAxes('reducedCount', axes, shape).map((a) => shape[a]!));
-}

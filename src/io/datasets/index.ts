@@ -4,4 +4,5 @@ export { type CifarOptions, readCifarBinary } from './cifar.js';
 export { type ImageFolderOptions, readImageFolder } from './imageFolder.js';
 export {
   type Normalization, DEFAULT_NORMALIZATION, IDENTITY_NORMALIZATION, checkNormalization, normalizationFromMetadata, normalizationTables, parseTriple,
+  resolveNormalization,
 } from './normalize.js';

@@ -56,3 +56,8 @@ export function normalizationTables(n: Normalization): Float32Array[] {
     return t;
   });
 }
+
+/** The normalization to feed a model: an explicit choice, else the model's metadata, else ImageNet's. */
+export function resolveNormalization(meta: Record<string, string>, override?: Normalization | null): Normalization {
+  return override ?? normalizationFromMetadata(meta) ?? DEFAULT_NORMALIZATION;
+}

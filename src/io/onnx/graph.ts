@@ -9,6 +9,7 @@ import { LrqError } from '../../engine/errors.js';
 import * as ops from '../../engine/ops/index.js';
 import { Module } from '../../nn/module.js';
 import { BatchNorm2d, Conv2d, LeakyReLU, Linear, ReLU, ReLU6 } from '../../nn/layers/index.js';
+import { Rng } from '../../engine/random.js';
 import { Clamp } from './modules.js';
 import { IntTensor, type ModelProto, type NodeProto, type Value, attributes, metadata, tensorFromProto, toNum } from './proto.js';
 import { FUNCTIONAL, type NodeCtx, asFloat, attrFloat, attrInt, attrInts, scalarOf, window2d } from './nodes.js';
@@ -64,6 +65,10 @@ export function sanitizeName(name: string): string {
 }
 
 type Fwd = { forward(x: Tensor): Tensor };
+
+/** Generator for the throw-away initial weights of imported layers (overwritten at once), so that loading
+ *  a model never advances the process-wide default generator. */
+const scratchRng = new Rng(0);
 
 export class GraphModule extends Module {
   /** Name and shape of the graph input (null for symbolic dims such as the batch). */
@@ -258,7 +263,7 @@ export class GraphModule extends Module {
         const [t, l, b, r] = g.pads;
         const padding: [number, number] | [number, number, number, number] = t === b && l === r ? [t, l] : [t, l, b, r];
         const hasBias = !!inputs[2];
-        const conv = new Conv2d(icg * group, oc, [kh, kw], { stride: g.stride, padding: padding as [number, number], dilation: g.dilation, groups: group, bias: hasBias });
+        const conv = new Conv2d(icg * group, oc, [kh, kw], { stride: g.stride, padding, dilation: g.dilation, groups: group, bias: hasBias, rng: scratchRng });
         conv.param('weight')!.data.set(w.data);
         this.bindState(inputs[1], `${path}.weight`);
         if (hasBias) {
@@ -310,7 +315,7 @@ export class GraphModule extends Module {
         const transB = attrInt(ctx, 'transB', 0) === 1;
         const [outF, inF] = transB ? w.shape : [w.shape[1]!, w.shape[0]!];
         const hasBias = !!inputs[2];
-        const lin = new Linear(inF!, outF!, { bias: hasBias });
+        const lin = new Linear(inF!, outF!, { bias: hasBias, rng: scratchRng });
         lin.param('weight')!.data.set(transB ? w.data : ops.transpose(w, 0, 1).data);
         if (!transB) this.transposedWeights.add(path);
         this.bindState(inputs[1], `${path}.weight`);
@@ -325,7 +330,7 @@ export class GraphModule extends Module {
       case 'MatMul': {
         const w = this.constTensor(inputs[1], ctx, 'weight');
         if (w.ndim !== 2) throw new LrqError(`${ctx.where}: MatMul with a constant weight must have a 2-D weight, got [${w.shape.join(', ')}]`);
-        const lin = new Linear(w.shape[0]!, w.shape[1]!, { bias: false });
+        const lin = new Linear(w.shape[0]!, w.shape[1]!, { bias: false, rng: scratchRng });
         lin.param('weight')!.data.set(ops.transpose(w, 0, 1).data);
         this.transposedWeights.add(path);
         this.bindState(inputs[1], `${path}.weight`);

@@ -134,11 +134,9 @@ function pool(ins: (Value | undefined)[], ctx: NodeCtx, kind: 'avg' | 'max'): Va
   const k = attrInts(ctx, 'kernel_shape') ?? [];
   const g = window2d(ctx, k, x.shape.slice(2));
   if (g.dilation[0] !== 1 || g.dilation[1] !== 1) throw new LrqError(`${ctx.where}: pooling dilations other than 1 are not supported`);
-  const [t, l, b, r] = g.pads;
-  if (t !== b || l !== r) throw new LrqError(`${ctx.where}: asymmetric pooling pads [${g.pads.join(', ')}] are not supported`);
   const kernel: [number, number] = [k[0]!, k[1]!];
-  if (kind === 'max') return [ops.maxPool2d(x, kernel, g.stride, [t, l])];
-  return [ops.avgPool2d(x, kernel, g.stride, [t, l], attrInt(ctx, 'count_include_pad', 0) === 1)];
+  if (kind === 'max') return [ops.maxPool2d(x, kernel, g.stride, g.pads)];
+  return [ops.avgPool2d(x, kernel, g.stride, g.pads, attrInt(ctx, 'count_include_pad', 0) === 1)];
 }
 
 // ---- executors -------------------------------------------------------------------------------------
@@ -353,10 +351,9 @@ export const FUNCTIONAL: Record<string, Exec> = {
     for (const a of ax) {
       const { start, step, len } = per[a]!;
       if (start === 0 && step === 1 && len === y.shape[a]) continue;
-      // python-style end; for a negative step that reaches index 0, −(dim+1) means "past the front"
-      let end = start + len * step;
-      if (step < 0 && end < 0) end = -(y.shape[a]! + 1);
-      y = ops.slice(y, a, start, end, step);
+      // python-style end; a negative step that runs past index 0 needs end = null ("to the edge")
+      const end = start + len * step;
+      y = ops.slice(y, a, start, step < 0 && end < 0 ? null : end, step);
     }
     return [y];
   },

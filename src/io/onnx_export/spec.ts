@@ -54,13 +54,14 @@ export interface Grid {
   r: number;
 }
 
-/** Grid parameters of spec §1.2 computed with float32 rounding at every step (as torch float32 tensors). */
+/** Grid parameters of spec §1.2 computed with float32 rounding at every step (as torch float32 tensors: s = fl(fl(1/d)·(2^k−1))). */
 export function gdfqGrid(lo: number, hi: number, bits: number): Grid {
   if (!Number.isInteger(bits) || bits < 2 || bits > 16) throw new LrqError(`quantizer: bit width ${bits} must be an integer in [2, 16]`);
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new LrqError(`quantizer: range [${lo}, ${hi}] is not finite`);
   const n = 2 ** (bits - 1);
+  // torch evaluates GDFQ's `n / clamp(hi − lo, 1e-8)` (python int n) as reciprocal(d)·n: two roundings.
   const range = Math.max(f32(f32(hi) - f32(lo)), f32(1e-8));
-  const s = f32((2 ** bits - 1) / range);
+  const s = f32(f32(1 / range) * (2 ** bits - 1));
   const r = roundHalfEven(f32(s * f32(lo)));
   return { bits, s, zp: r + n, r };
 }

@@ -3,7 +3,7 @@
 // kernel, so both dtypes always work and only float32 is fast. Registers itself as 'onednn'.
 
 import { type Backend, type Conv2dGeom, type Pool2dGeom, type BinaryOp, registerBackend } from '../../backend.js';
-import type { Data } from '../../dtype.js';
+import { type Data, numel, stridesOf } from '../../dtype.js';
 import { referenceBackend } from '../reference/index.js';
 import { loadNative, type NativeAddon } from './native.js';
 
@@ -27,20 +27,39 @@ function poolGeom(g: Pool2dGeom): number[] {
     g.countIncludePad ? 1 : 0];
 }
 
+/** Offset of the first sliced element and the per-axis strides (step·stride) of a strided slice. */
+function sliceView(shape: readonly number[], starts: readonly number[], steps: readonly number[]): { off: number; st: number[] } {
+  const xs = stridesOf(shape);
+  let off = 0;
+  for (let a = 0; a < shape.length; a++) off += starts[a]! * xs[a]!;
+  return { off, st: xs.map((s, a) => s * steps[a]!) };
+}
+
 /** The Backend over a loaded addon: native float32 kernels, reference for everything else. */
 export function makeOnednnBackend(nat: NativeAddon): Backend {
   const ref = referenceBackend;
   const F = (d: Data): Float32Array => d as Float32Array;
   const FN = (d: Data | null): Float32Array | null => d as Float32Array | null;
+  let lastBwdDataGy: Data | null = null;
   const overrides: Partial<Backend> = {
     threads: () => nat.threads(),
 
-    conv2d: (x, w, b, g) => (f32(x, w, b) ? nat.conv2d(F(x), F(w), FN(b), convGeom(g)) : ref.conv2d(x, w, b, g)),
-    conv2dBackwardData: (gy, w, g) =>
-      f32(gy, w) ? nat.conv2dBackwardData(F(gy), F(w), convGeom(g)) : ref.conv2dBackwardData(gy, w, g),
+    // An empty batch has nothing for oneDNN to do (it rejects zero dims); the reference returns empties.
+    conv2d: (x, w, b, g) => (f32(x, w, b) && g.n > 0 ? nat.conv2d(F(x), F(w), FN(b), convGeom(g)) : ref.conv2d(x, w, b, g)),
+    conv2dBackwardData: (gy, w, g) => {
+      lastBwdDataGy = null;
+      if (!f32(gy, w) || g.n === 0) return ref.conv2dBackwardData(gy, w, g);
+      const gx = nat.conv2dBackwardData(F(gy), F(w), convGeom(g));
+      lastBwdDataGy = gy;
+      return gx;
+    },
     conv2dBackwardWeights: (gy, x, g, withBias) => {
-      if (!f32(gy, x)) return ref.conv2dBackwardWeights(gy, x, g, withBias);
-      const [gw, gb] = nat.conv2dBackwardWeights(F(gy), F(x), convGeom(g), withBias);
+      // Same JS array as the preceding backward-data call ⇒ same values (kernels never write inputs),
+      // so the addon may reuse its blocked copy of gy; the addon also checks the geometry matches.
+      const sameGy = lastBwdDataGy === gy;
+      lastBwdDataGy = null;
+      if (!f32(gy, x) || g.n === 0) return ref.conv2dBackwardWeights(gy, x, g, withBias);
+      const [gw, gb] = nat.conv2dBackwardWeights(F(gy), F(x), convGeom(g), withBias, sameGy);
       return { gw, gb };
     },
 
@@ -83,6 +102,32 @@ export function makeOnednnBackend(nat: NativeAddon): Backend {
     max: (x, shape, axes) => (f32(x) ? nat.reduce(F(x), shape, axes, true) : ref.max(x, shape, axes)),
     broadcastTo: (x, shape, outShape) => (f32(x) ? nat.broadcastTo(F(x), shape, outShape) : ref.broadcastTo(x, shape, outShape)),
     transpose: (x, shape, perm) => (f32(x) ? nat.transpose(F(x), shape, perm) : ref.transpose(x, shape, perm)),
+
+    slice: (x, shape, starts, steps, outShape) => {
+      if (!f32(x)) return ref.slice(x, shape, starts, steps, outShape);
+      const out = new Float32Array(numel(outShape));
+      const { off, st } = sliceView(shape, starts, steps);
+      nat.stridedCopy(F(x), off, st, out, 0, stridesOf(outShape), outShape);
+      return out;
+    },
+    sliceBackward: (gy, shape, starts, steps, outShape) => {
+      if (!f32(gy)) return ref.sliceBackward(gy, shape, starts, steps, outShape);
+      const out = new Float32Array(numel(shape));
+      const { off, st } = sliceView(shape, starts, steps);
+      nat.stridedCopy(F(gy), 0, stridesOf(outShape), out, off, st, outShape);
+      return out;
+    },
+    pad: (x, shape, before, after, value) => {
+      if (!f32(x)) return ref.pad(x, shape, before, after, value);
+      const outShape = shape.map((d, a) => d + before[a]! + after[a]!);
+      const out = new Float32Array(numel(outShape));
+      if (value !== 0) out.fill(value);
+      const os = stridesOf(outShape);
+      let off = 0;
+      for (let a = 0; a < shape.length; a++) off += before[a]! * os[a]!;
+      nat.stridedCopy(F(x), 0, stridesOf(shape), out, off, os, shape);
+      return out;
+    },
 
     avgPool2d: (x, g) => (f32(x) ? nat.avgPool2d(F(x), poolGeom(g)) : ref.avgPool2d(x, g)),
     avgPool2dBackward: (gy, g) => (f32(gy) ? nat.avgPool2dBackward(F(gy), poolGeom(g)) : ref.avgPool2dBackward(gy, g)),

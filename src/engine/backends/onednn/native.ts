@@ -2,7 +2,6 @@
 // exports. Loading never throws: a missing or unloadable addon (not built, no libdnnl) yields null and
 // the reason is kept for `nativeLoadError()`, so the registry can fall back to the reference backend.
 
-import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -12,7 +11,8 @@ export interface NativeAddon {
   setThreads(n: number): number;
   conv2d(x: Float32Array, w: Float32Array, b: Float32Array | null, geom: number[]): Float32Array;
   conv2dBackwardData(gy: Float32Array, w: Float32Array, geom: number[]): Float32Array;
-  conv2dBackwardWeights(gy: Float32Array, x: Float32Array, geom: number[], withBias: boolean): [Float32Array, Float32Array | null];
+  /** sameGy: gy is the very array the previous conv2dBackwardData received (its reordered copy is reused). */
+  conv2dBackwardWeights(gy: Float32Array, x: Float32Array, geom: number[], withBias: boolean, sameGy?: boolean): [Float32Array, Float32Array | null];
   matmul(a: Float32Array, b: Float32Array, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean,
     bias: Float32Array | null, aBatchStride: number, bBatchStride: number): Float32Array;
   batchNormTrain(x: Float32Array, n: number, c: number, hw: number, gamma: Float32Array | null, beta: Float32Array | null,
@@ -30,6 +30,9 @@ export interface NativeAddon {
   reduce(x: Float32Array, shape: readonly number[], axes: readonly number[], isMax: boolean): Float32Array;
   broadcastTo(x: Float32Array, shape: readonly number[], outShape: readonly number[]): Float32Array;
   transpose(x: Float32Array, shape: readonly number[], perm: readonly number[]): Float32Array;
+  /** dst[dOff + Σ i·dStrides] = src[sOff + Σ i·sStrides] over the box `shape`; writes into dst. */
+  stridedCopy(src: Float32Array, sOff: number, sStrides: readonly number[], dst: Float32Array, dOff: number,
+    dStrides: readonly number[], shape: readonly number[]): void;
   upsampleNearest(x: Float32Array, n: number, c: number, h: number, w: number, sh: number, sw: number): Float32Array;
   upsampleNearestBackward(gy: Float32Array, n: number, c: number, h: number, w: number, sh: number, sw: number): Float32Array;
   avgPool2d(x: Float32Array, geom: number[]): Float32Array;
@@ -65,7 +68,10 @@ export function loadNative(): NativeAddon | null {
     return null;
   }
   try {
-    addon = createRequire(import.meta.url)(found) as NativeAddon;
+    // dlopen, not require: the file is always treated as a native module whatever its name.
+    const mod = { exports: {} as unknown };
+    process.dlopen(mod, found);
+    addon = mod.exports as NativeAddon;
   } catch (e) {
     loadError = `addon ${found} failed to load: ${(e as Error).message.split('\n')[0]}`;
     addon = null;

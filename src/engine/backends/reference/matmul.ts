@@ -18,9 +18,15 @@ export function matmul(a: Data, b: Data, batch: number, m: number, n: number, k:
       if (!transB) {
         if (bias) for (let j = 0; j < n; j++) row[j] = bias[j]!;
         else row.fill(0);
-        for (let p = 0; p < k; p++) {
+        let p = 0;
+        // four rows of B per pass: one load/store of `row` per four multiply-adds
+        for (; p + 4 <= k; p += 4) {
+          const a0 = a[aRow + p * ap]!, a1 = a[aRow + (p + 1) * ap]!, a2 = a[aRow + (p + 2) * ap]!, a3 = a[aRow + (p + 3) * ap]!;
+          const b0 = bo + p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
+          for (let j = 0; j < n; j++) row[j]! += a0 * b[b0 + j]! + a1 * b[b1 + j]! + a2 * b[b2 + j]! + a3 * b[b3 + j]!;
+        }
+        for (; p < k; p++) {
           const av = a[aRow + p * ap]!;
-          if (av === 0) continue;
           const bRow = bo + p * n;
           for (let j = 0; j < n; j++) row[j]! += av * b[bRow + j]!;
         }

@@ -1,6 +1,8 @@
 // Rounding and fake quantization of the reference backend. Rounding is half-to-even like torch.round;
 // fakeQuant follows GDFQ/ZeroQ's asymmetric arithmetic (spec §1.2) step by step, and for float32
 // data rounds every intermediate to float32 (Math.fround) so results match torch's float32 bit for bit.
+// GDFQ writes s = n / clamp(hi − lo, 1e-8) with a python int n, which torch evaluates as
+// reciprocal(hi − lo) · n (Tensor.__rtruediv__), so s is computed as (1/d)·n here too.
 
 import { type Data, allocLike } from '../../dtype.js';
 
@@ -24,7 +26,7 @@ export function fakeQuant(x: Data, rows: number, cols: number, lo: Data, hi: Dat
   const half = 2 ** (bits - 1);
   for (let r = 0; r < rows; r++) {
     const l = lo[r]!, h = hi[r]!;
-    const s = f(n / Math.max(f(h - l), f(1e-8)));
+    const s = f(f(1 / Math.max(f(h - l), f(1e-8))) * n);
     const zp = f(roundHalfEven(f(s * l)) + half);
     const base = r * cols;
     for (let i = 0; i < cols; i++) {

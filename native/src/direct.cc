@@ -1,0 +1,317 @@
+// Hand-written kernels that beat oneDNN 2.6 on our shapes: batch norm (train / infer / backward) with one
+// barrier-free parallel loop over channels (oneDNN's plain-layout bnorm synchronizes several times per call,
+// which stalls badly on a loaded 2-core machine), and depthwise convolution (groups = c = oc) with any
+// stride/dilation/padding (oneDNN falls back to im2col+gemm for dilated depthwise and for dw weight grads).
+// Math follows the reference backend: statistics in double, normalization with the double inv-std.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "kernels.h"
+
+namespace lrq {
+
+// ------------------------------------------------------------------ batch norm
+
+/** Σ x[k] over a contiguous run, float lanes combined in double. */
+static inline double sumRun(const float* x, i64 len) {
+  float acc[16] = {0};
+  i64 j = 0;
+  for (; j + 16 <= len; j += 16)
+#pragma omp simd
+    for (int t = 0; t < 16; t++) acc[t] += x[j + t];
+  double s = 0;
+  for (int t = 0; t < 16; t++) s += acc[t];
+  for (; j < len; j++) s += x[j];
+  return s;
+}
+
+/** Σ (x[k] − m)² over a contiguous run. */
+static inline double sqdevRun(const float* x, i64 len, float m) {
+  float acc[16] = {0};
+  i64 j = 0;
+  for (; j + 16 <= len; j += 16)
+#pragma omp simd
+    for (int t = 0; t < 16; t++) {
+      const float d = x[j + t] - m;
+      acc[t] += d * d;
+    }
+  double s = 0;
+  for (int t = 0; t < 16; t++) s += acc[t];
+  for (; j < len; j++) {
+    const double d = (double)x[j] - m;
+    s += d * d;
+  }
+  return s;
+}
+
+/** Σ gy[k] and Σ gy[k]·(x[k] − m) over a contiguous run, in one pass. */
+static inline void sumDotDevRun(const float* gy, const float* x, i64 len, float m, double& sg, double& sd) {
+  float a[16] = {0}, b[16] = {0};
+  i64 j = 0;
+  for (; j + 16 <= len; j += 16)
+#pragma omp simd
+    for (int t = 0; t < 16; t++) {
+      a[t] += gy[j + t];
+      b[t] += gy[j + t] * (x[j + t] - m);
+    }
+  double s = 0, d = 0;
+  for (int t = 0; t < 16; t++) {
+    s += a[t];
+    d += b[t];
+  }
+  for (; j < len; j++) {
+    s += gy[j];
+    d += (double)gy[j] * ((double)x[j] - m);
+  }
+  sg += s;
+  sd += d;
+}
+
+static inline void axpbRun(const float* x, float* y, i64 len, float a, float b) {
+#pragma omp simd
+  for (i64 j = 0; j < len; j++) y[j] = x[j] * a + b;
+}
+
+static const bool kBnPar = true;
+
+void bnTrainDirect(const float* x, i64 n, i64 c, i64 hw, const float* gamma, const float* beta, float eps, float* y,
+                   float* mean, float* var) {
+  const i64 m = n * hw;
+  if (hw == 1) {  // [N, C]: accumulate rows, channels contiguous
+    std::vector<double> s(c, 0.0), q(c, 0.0);
+    for (i64 r = 0; r < n; r++)
+      for (i64 ch = 0; ch < c; ch++) s[ch] += x[r * c + ch];
+    for (i64 ch = 0; ch < c; ch++) s[ch] /= (double)m;
+    for (i64 r = 0; r < n; r++)
+      for (i64 ch = 0; ch < c; ch++) {
+        const double d = x[r * c + ch] - s[ch];
+        q[ch] += d * d;
+      }
+    std::vector<float> sc(c), sh(c);
+    for (i64 ch = 0; ch < c; ch++) {
+      q[ch] /= (double)m;
+      mean[ch] = (float)s[ch];
+      var[ch] = (float)q[ch];
+      const double inv = 1.0 / std::sqrt(q[ch] + eps);
+      const double scale = (gamma ? gamma[ch] : 1.0) * inv;
+      sc[ch] = (float)scale;
+      sh[ch] = (float)((beta ? beta[ch] : 0.0) - s[ch] * scale);
+    }
+#pragma omp parallel for if (n * c > 32768)
+    for (i64 r = 0; r < n; r++)
+      for (i64 ch = 0; ch < c; ch++) y[r * c + ch] = x[r * c + ch] * sc[ch] + sh[ch];
+    return;
+  }
+#pragma omp parallel for schedule(static) if (kBnPar && n * c * hw > 16384)
+  for (i64 ch = 0; ch < c; ch++) {
+    double s = 0;
+    for (i64 b = 0; b < n; b++) s += sumRun(x + (b * c + ch) * hw, hw);
+    const double mu = s / (double)m;
+    double q = 0;
+    for (i64 b = 0; b < n; b++) q += sqdevRun(x + (b * c + ch) * hw, hw, (float)mu);
+    const double vr = q / (double)m;
+    mean[ch] = (float)mu;
+    var[ch] = (float)vr;
+    const double inv = 1.0 / std::sqrt(vr + eps);
+    const double scale = (gamma ? gamma[ch] : 1.0) * inv;
+    const float sc = (float)scale, sh = (float)((beta ? beta[ch] : 0.0) - mu * scale);
+    for (i64 b = 0; b < n; b++) axpbRun(x + (b * c + ch) * hw, y + (b * c + ch) * hw, hw, sc, sh);
+  }
+}
+
+void bnInferDirect(const float* x, i64 n, i64 c, i64 hw, const float* mean, const float* var, const float* gamma,
+                   const float* beta, float eps, float* y) {
+  std::vector<float> sc(c), sh(c);
+  for (i64 ch = 0; ch < c; ch++) {
+    const double inv = 1.0 / std::sqrt((double)var[ch] + eps);
+    const double scale = (gamma ? gamma[ch] : 1.0) * inv;
+    sc[ch] = (float)scale;
+    sh[ch] = (float)((beta ? beta[ch] : 0.0) - mean[ch] * scale);
+  }
+  const i64 planes = n * c;
+#pragma omp parallel for schedule(static) if (planes * hw > 32768)
+  for (i64 p = 0; p < planes; p++) {
+    const i64 ch = p % c;
+    axpbRun(x + p * hw, y + p * hw, hw, sc[ch], sh[ch]);
+  }
+}
+
+void bnBackwardDirect(const float* gy, const float* x, i64 n, i64 c, i64 hw, const float* mean, const float* var,
+                      const float* gamma, float eps, float* gx, float* ggamma, float* gbeta) {
+  const i64 m = n * hw;
+  auto coeffs = [&](i64 ch, double sg, double sgx, float& a, float& b, float& d) {
+    // gx = γ·inv/M · (M·gy − Σgy − x̂·Σgy·x̂) = a·gy + b·x + d
+    const double inv = 1.0 / std::sqrt((double)var[ch] + eps);
+    const double f = (gamma ? gamma[ch] : 1.0) * inv / (double)m;
+    a = (float)(f * (double)m);
+    b = (float)(-f * sgx * inv);
+    d = (float)(-f * sg + f * sgx * inv * mean[ch]);
+  };
+  if (hw == 1) {
+    std::vector<double> sg(c, 0.0), sgx(c, 0.0);
+    for (i64 r = 0; r < n; r++)
+      for (i64 ch = 0; ch < c; ch++) {
+        const double g = gy[r * c + ch];
+        sg[ch] += g;
+        sgx[ch] += g * ((double)x[r * c + ch] - mean[ch]);
+      }
+    std::vector<float> A(c), B(c), D(c);
+    for (i64 ch = 0; ch < c; ch++) {
+      const double inv = 1.0 / std::sqrt((double)var[ch] + eps);
+      gbeta[ch] = (float)sg[ch];
+      ggamma[ch] = (float)(sgx[ch] * inv);
+      coeffs(ch, sg[ch], sgx[ch] * inv, A[ch], B[ch], D[ch]);
+    }
+    for (i64 r = 0; r < n; r++)
+      for (i64 ch = 0; ch < c; ch++) gx[r * c + ch] = A[ch] * gy[r * c + ch] + B[ch] * x[r * c + ch] + D[ch];
+    return;
+  }
+#pragma omp parallel for schedule(static) if (kBnPar && n * c * hw > 16384)
+  for (i64 ch = 0; ch < c; ch++) {
+    const float mu = mean[ch];
+    double sg = 0, sgd = 0;
+    for (i64 b = 0; b < n; b++) {
+      const i64 o = (b * c + ch) * hw;
+      sumDotDevRun(gy + o, x + o, hw, mu, sg, sgd);
+    }
+    const double inv = 1.0 / std::sqrt((double)var[ch] + eps);
+    const double sgx = sgd * inv;
+    gbeta[ch] = (float)sg;
+    ggamma[ch] = (float)sgx;
+    float A, B, D;
+    coeffs(ch, sg, sgx, A, B, D);
+    for (i64 b = 0; b < n; b++) {
+      const i64 o = (b * c + ch) * hw;
+      const float* g = gy + o;
+      const float* xx = x + o;
+      float* out = gx + o;
+#pragma omp simd
+      for (i64 k = 0; k < hw; k++) out[k] = A * g[k] + B * xx[k] + D;
+    }
+  }
+}
+
+// ------------------------------------------------------------------ depthwise convolution
+
+/** Copy one h×w plane into a zero-padded (h+pt+pb)×(w+pl+pr) buffer. */
+static void padPlane(const float* x, const ConvGeom& g, float* buf) {
+  const i64 PW = g.w + g.pl + g.pr, PH = g.h + g.pt + g.pb;
+  std::memset(buf, 0, sizeof(float) * PW * PH);
+  for (i64 i = 0; i < g.h; i++) std::memcpy(buf + (i + g.pt) * PW + g.pl, x + i * g.w, sizeof(float) * g.w);
+}
+
+void dwConvForward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y) {
+  const i64 PW = g.w + g.pl + g.pr, PH = g.h + g.pt + g.pb, planes = g.n * g.c;
+#pragma omp parallel
+  {
+    std::vector<float> buf(PW * PH), acc(g.ow);
+#pragma omp for schedule(static)
+    for (i64 p = 0; p < planes; p++) {
+      const i64 ch = p % g.c;
+      const float* wc = w + ch * g.kh * g.kw;
+      padPlane(x + p * g.h * g.w, g, buf.data());
+      float* yp = y + p * g.oh * g.ow;
+      const float bias = b ? b[ch] : 0.f;
+      for (i64 oh = 0; oh < g.oh; oh++) {
+        float* a = acc.data();
+        for (i64 ow = 0; ow < g.ow; ow++) a[ow] = bias;
+        for (i64 i = 0; i < g.kh; i++) {
+          const float* row = buf.data() + (oh * g.sh + i * g.dh) * PW;
+          for (i64 j = 0; j < g.kw; j++) {
+            const float wv = wc[i * g.kw + j];
+            const float* r = row + j * g.dw;
+            if (g.sw == 1) {
+#pragma omp simd
+              for (i64 ow = 0; ow < g.ow; ow++) a[ow] += wv * r[ow];
+            } else {
+              for (i64 ow = 0; ow < g.ow; ow++) a[ow] += wv * r[ow * g.sw];
+            }
+          }
+        }
+        std::memcpy(yp + oh * g.ow, a, sizeof(float) * g.ow);
+      }
+    }
+  }
+}
+
+void dwConvBackwardData(const ConvGeom& g, const float* gy, const float* w, float* gx) {
+  const i64 PW = g.w + g.pl + g.pr, PH = g.h + g.pt + g.pb, planes = g.n * g.c;
+#pragma omp parallel
+  {
+    std::vector<float> buf(PW * PH);
+#pragma omp for schedule(static)
+    for (i64 p = 0; p < planes; p++) {
+      const i64 ch = p % g.c;
+      const float* wc = w + ch * g.kh * g.kw;
+      const float* gp = gy + p * g.oh * g.ow;
+      std::fill(buf.begin(), buf.end(), 0.f);
+      // Scatter form: every output gradient adds w·gy into the padded input window it read.
+      for (i64 oh = 0; oh < g.oh; oh++) {
+        const float* grow = gp + oh * g.ow;
+        for (i64 i = 0; i < g.kh; i++) {
+          float* row = buf.data() + (oh * g.sh + i * g.dh) * PW;
+          for (i64 j = 0; j < g.kw; j++) {
+            const float wv = wc[i * g.kw + j];
+            float* r = row + j * g.dw;
+            if (g.sw == 1) {
+#pragma omp simd
+              for (i64 ow = 0; ow < g.ow; ow++) r[ow] += wv * grow[ow];
+            } else {
+              for (i64 ow = 0; ow < g.ow; ow++) r[ow * g.sw] += wv * grow[ow];
+            }
+          }
+        }
+      }
+      float* xp = gx + p * g.h * g.w;
+      for (i64 i = 0; i < g.h; i++) std::memcpy(xp + i * g.w, buf.data() + (i + g.pt) * PW + g.pl, sizeof(float) * g.w);
+    }
+  }
+}
+
+void dwConvBackwardWeights(const ConvGeom& g, const float* gy, const float* x, float* gw, float* gb) {
+  const i64 PW = g.w + g.pl + g.pr, PH = g.h + g.pt + g.pb, K = g.kh * g.kw;
+#pragma omp parallel
+  {
+    std::vector<float> buf(PW * PH);
+    std::vector<double> acc(K);
+#pragma omp for schedule(static)
+    for (i64 ch = 0; ch < g.c; ch++) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      double bs = 0;
+      for (i64 b = 0; b < g.n; b++) {
+        const i64 p = b * g.c + ch;
+        padPlane(x + p * g.h * g.w, g, buf.data());
+        const float* gp = gy + p * g.oh * g.ow;
+        if (gb) bs += sumRun(gp, g.oh * g.ow);
+        for (i64 i = 0; i < g.kh; i++)
+          for (i64 j = 0; j < g.kw; j++) {
+            float s[8] = {0};
+            for (i64 oh = 0; oh < g.oh; oh++) {
+              const float* r = buf.data() + (oh * g.sh + i * g.dh) * PW + j * g.dw;
+              const float* grow = gp + oh * g.ow;
+              if (g.sw == 1) {
+                i64 ow = 0;
+                for (; ow + 8 <= g.ow; ow += 8)
+#pragma omp simd
+                  for (int t = 0; t < 8; t++) s[t] += grow[ow + t] * r[ow + t];
+                for (; ow < g.ow; ow++) s[0] += grow[ow] * r[ow];
+              } else {
+                for (i64 ow = 0; ow < g.ow; ow++) s[0] += grow[ow] * r[ow * g.sw];
+              }
+            }
+            double t = 0;
+            for (int q = 0; q < 8; q++) t += s[q];
+            acc[i * g.kw + j] += t;
+          }
+      }
+      for (i64 k = 0; k < K; k++) gw[ch * K + k] = (float)acc[k];
+      if (gb) gb[ch] = (float)bs;
+    }
+  }
+}
+
+}  // namespace lrq

@@ -1,0 +1,64 @@
+// `lrq eval` handler: accuracy of an ONNX model on a labelled dataset — through lrq's own engine when
+// its importer covers the graph, else (Q/DQ exports, unsupported ops) through onnxruntime.
+
+import { LrqError } from '../../engine/errors.js';
+import { loadOnnx, readModelProto, metadata } from '../../io/onnx/index.js';
+import { ortEvaluate } from '../../io/onnx/ort.js';
+import { DEFAULT_NORMALIZATION, normalizationFromMetadata, parseTriple, type Normalization } from '../../io/datasets/index.js';
+import { evaluate, type EvalResult } from '../../method/evaluate.js';
+import { openDataset } from '../../method/data.js';
+
+const CIFAR10 = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+
+function intOpt(v: string | boolean | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new LrqError(`--${name} ${String(v)}: must be a positive integer`);
+  return n;
+}
+
+/** Evaluate a model file on a dataset and print top-1, top-5 and per-class accuracy. */
+export async function runEval(opts: Record<string, string | boolean | undefined>): Promise<void> {
+  const modelPath = String(opts['model']);
+  const dataPath = String(opts['data']);
+  const batchSize = intOpt(opts['batchSize'], 'batch-size') ?? 250;
+  const limit = intOpt(opts['limit'], 'limit');
+  const proto = readModelProto(modelPath);
+  const meta = metadata(proto);
+  const normalization: Normalization = opts['mean'] && opts['std']
+    ? { mean: parseTriple(String(opts['mean']), '--mean'), std: parseTriple(String(opts['std']), '--std') }
+    : normalizationFromMetadata(meta) ?? DEFAULT_NORMALIZATION;
+  const dims = proto.graph?.input?.[0]?.type?.tensorType?.shape?.dim ?? [];
+  const hw = dims.slice(2).map((d) => Number(d.dimValue ?? 0));
+  const size: [number, number] = hw.length === 2 && hw[0]! > 0 && hw[1]! > 0 ? [hw[0]!, hw[1]!] : [32, 32];
+  const ds = openDataset(dataPath, { normalization, size, limit });
+
+  let runtime = opts['runtime'] as string | undefined;
+  if (runtime !== undefined && runtime !== 'lrq' && runtime !== 'ort') throw new LrqError(`--runtime ${runtime}: use lrq or ort`);
+  let r: EvalResult;
+  if (runtime !== 'ort') {
+    try {
+      const model = loadOnnx(modelPath, { requireBatchNorm: false });
+      runtime = 'lrq';
+      r = evaluate(model, ds, { batchSize, limit });
+    } catch (e) {
+      if (runtime === 'lrq' || !(e instanceof LrqError) || !/unsupported ONNX ops/.test(e.message)) throw e;
+      runtime = 'ort';
+      r = await ortEvaluate(modelPath, ds, { batchSize, limit });
+    }
+  } else {
+    r = await ortEvaluate(modelPath, ds, { batchSize, limit });
+  }
+  if (opts['json']) {
+    process.stdout.write(JSON.stringify({ model: modelPath, data: dataPath, runtime, n: r.n, top1: r.top1 * 100, top5: r.top5 * 100, perClass: r.perClass.map((v) => v * 100) }) + '\n');
+    return;
+  }
+  const names = ds.classNames ?? (ds.numClasses === 10 ? CIFAR10 : undefined);
+  const out = [
+    `${modelPath} on ${dataPath} (${r.n} images, runtime ${runtime})`,
+    `  top-1 ${(r.top1 * 100).toFixed(2)}%   top-5 ${(r.top5 * 100).toFixed(2)}%`,
+    '  per class:',
+    ...r.perClass.map((v, i) => `    ${String(i).padStart(3)} ${(names?.[i] ?? '').padEnd(12)} ${(v * 100).toFixed(2)}%`),
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+}

@@ -1,0 +1,150 @@
+// quantize(): the whole job behind `lrq quantize` and the library API — load the teacher, build the
+// fake-quantized student and the generator, train (or resume), evaluate FP vs quantized, save the
+// student, export ONNX, write the report. Rule: every output is written atomically into the run
+// directory, and a run directory holding someone else's checkpoint is never silently overwritten.
+
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { LrqError } from '../engine/errors.js';
+import { backend } from '../engine/backend.js';
+import { Rng } from '../engine/random.js';
+import { loadOnnx, type GraphModule } from '../io/onnx/index.js';
+import { DEFAULT_NORMALIZATION, normalizationFromMetadata, type Normalization, type ImageDataset } from '../io/datasets/index.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { writeSafetensors } from '../io/safetensors.js';
+import { Generator } from '../models/generator.js';
+import { prepareQat } from '../quant/prepare.js';
+import { writeRunJson, writeSynth } from '../report/run_dir.js';
+import { evalFile, layerRecords, sampleSynth } from './artifacts.js';
+import { exportRun } from './export_run.js';
+import { makeQConfig } from '../quant/qconfig.js';
+import type { Linear } from '../nn/layers/index.js';
+import { type QuantizeConfig, resolveConfig } from './config.js';
+import { checkpointPath } from './checkpoint.js';
+import { openDataset } from './data.js';
+import { evaluate, type EvalResult } from './evaluate.js';
+import { Progress } from './progress.js';
+import { train } from './train.js';
+
+export interface QuantizeSummary {
+  runDir: string;
+  method: string;
+  wbits: number;
+  abits: number;
+  fpTop1: number | null;
+  quantTop1: number | null;
+  quantTop5: number | null;
+  bestTop1: number | null;
+  bestEpoch: number | null;
+  drop: number | null;
+  trainSeconds: number;
+  wallSeconds: number;
+  backend: string;
+  threads: number;
+  exported: string[];
+  /** onnxruntime top-1 (percent) of the exported QDQ model on the eval set. */
+  ortTop1: number | null;
+  name: string;
+  model: string;
+  epochs: number;
+  itersPerEpoch: number;
+  seconds: number;
+  startedAt: string;
+  finishedAt: string;
+}
+
+export type QuantizeOptions = Partial<QuantizeConfig> & { model: string; out: string; preset?: 'paper' | 'fast' };
+
+/** Model facts the run needs: input size and channels, class count, normalization. */
+export function describeTeacher(teacher: GraphModule, cfg: Pick<QuantizeConfig, 'mean' | 'std' | 'model'>): { channels: number; size: [number, number]; numClasses: number; normalization: Normalization } {
+  const s = teacher.inputShape;
+  if (s.length !== 4 || s[1] === null || s[2] === null || s[3] === null) {
+    throw new LrqError(`${cfg.model}: expected an NCHW image input with static C, H, W; got [${s.map((d) => d ?? '?').join(', ')}]`);
+  }
+  if (!teacher.classifierPath) throw new LrqError(`${cfg.model}: no classifier (final Gemm/MatMul with a constant weight) found`);
+  const fc = teacher.getSubmodule(teacher.classifierPath) as Linear;
+  const numClasses = fc.weight.shape[0]!;
+  const channels = s[1];
+  const normalization = cfg.mean && cfg.std ? { mean: cfg.mean, std: cfg.std } : normalizationFromMetadata(teacher.metadata) ?? DEFAULT_NORMALIZATION;
+  return { channels, size: [s[2], s[3]], numClasses, normalization };
+}
+
+/** Run the whole quantization job described by `opts` (see QuantizeConfig) and return its summary. */
+export async function quantize(opts: QuantizeOptions): Promise<QuantizeSummary> {
+  const wall0 = Date.now();
+  let cfg = resolveConfig(opts);
+  const runDir = resolve(cfg.out);
+  const cfgPath = join(runDir, 'config.json');
+  if (cfg.resume) {
+    if (!existsSync(cfgPath)) throw new LrqError(`${runDir}: --resume given but the directory holds no run (config.json missing)`);
+    const saved = JSON.parse(readFileSync(cfgPath, 'utf8')) as QuantizeConfig;
+    cfg = { ...saved, resume: true, progress: cfg.progress, export: cfg.export, report: cfg.report };
+  } else if (existsSync(checkpointPath(runDir))) {
+    throw new LrqError(`${runDir} already holds a run with a checkpoint; pass --resume to continue it or choose another --out`);
+  }
+  mkdirSync(runDir, { recursive: true });
+  if (!cfg.resume) writeFileAtomic(cfgPath, JSON.stringify({ ...cfg, resume: false }, null, 2) + '\n');
+  const progress = new Progress(process.stderr, cfg.progress);
+
+  const teacher = loadOnnx(cfg.model);
+  const info = describeTeacher(teacher, cfg);
+  const evalSet = cfg.evalData ? openDataset(cfg.evalData, { normalization: info.normalization, size: info.size, numClasses: info.numClasses }) : null;
+  const calibSet: ImageDataset | null = cfg.calibData ? openDataset(cfg.calibData, { normalization: info.normalization, size: info.size, numClasses: info.numClasses }) : null;
+  progress.message(`lrq: ${cfg.method}${calibSet ? ' (real-data mode)' : ''} W${cfg.wbits}A${cfg.abits}, ${cfg.epochs}×${cfg.itersPerEpoch} iterations at batch ${cfg.batchSize}, backend ${backend().name} (${backend().threads()} threads) → ${runDir}`);
+
+  let fpEval: EvalResult | null = null;
+  if (evalSet) {
+    fpEval = evaluate(teacher, evalSet, { limit: cfg.evalLimit || undefined });
+    progress.message(`full-precision top-1 ${(fpEval.top1 * 100).toFixed(2)}% on ${fpEval.n} images`);
+  }
+
+  const student = loadOnnx(cfg.model);
+  prepareQat(student, makeQConfig({ weightBits: cfg.wbits, actBits: cfg.abits, rangeMode: cfg.rangeMode, firstLastBits: cfg.firstLast8bit ? 8 : 'same' }));
+  const generator = calibSet ? null : new Generator({
+    numClasses: info.numClasses, latentDim: cfg.latentDim, imgSize: info.size[0], channels: info.channels,
+    lkaPositions: cfg.lkaPositions, lkaForm: cfg.lkaForm, lkaResidual: cfg.lkaResidual, rng: new Rng(cfg.seed + 7919),
+  });
+
+  const res = train({ cfg, teacher, student, generator, calibSet, evalSet, runDir, numClasses: info.numClasses, progress });
+
+  // Final weights and evaluation (the final student, not the best epoch: selecting on the test set would flatter it).
+  writeSafetensors(join(runDir, 'student.safetensors'), student.stateDict(), { lrq: 'student', wbits: String(cfg.wbits), abits: String(cfg.abits) });
+  if (generator) writeSafetensors(join(runDir, 'generator.safetensors'), generator.stateDict(), { lrq: 'generator' });
+  const qEval = evalSet ? (res.finalEval ?? evaluate(student, evalSet, { limit: cfg.evalLimit || undefined })) : null;
+  writeRunJson(runDir, 'layers.json', layerRecords(student));
+  if (fpEval && qEval) writeRunJson(runDir, 'eval.json', evalFile(cfg.evalData ?? '', fpEval, qEval, evalSet?.classNames ? [...evalSet.classNames] : undefined));
+  if (generator) writeSynth(runDir, sampleSynth(generator, info.numClasses, 8, cfg.latentDim, cfg.seed + 1, info.normalization));
+
+  const exported: string[] = [];
+  let ortTop1: number | null = null;
+  if (cfg.export) {
+    const ex = await exportRun(runDir, { teacherPath: cfg.model, student, normalization: info.normalization, cfg, evalSet });
+    exported.push(...ex.files);
+    ortTop1 = ex.ortTop1;
+    if (ortTop1 !== null) progress.message(`exported ${ex.files.map((f) => basename(f)).join(', ')}; onnxruntime top-1 of the QDQ model ${ortTop1.toFixed(2)}%`);
+  }
+  const summary: QuantizeSummary = {
+    runDir, method: cfg.method, wbits: cfg.wbits, abits: cfg.abits,
+    fpTop1: fpEval ? fpEval.top1 * 100 : null,
+    quantTop1: qEval ? qEval.top1 * 100 : null,
+    quantTop5: qEval ? qEval.top5 * 100 : null,
+    bestTop1: res.bestTop1 === null ? null : res.bestTop1 * 100,
+    bestEpoch: res.bestEpoch,
+    drop: fpEval && qEval ? (fpEval.top1 - qEval.top1) * 100 : null,
+    trainSeconds: res.seconds,
+    wallSeconds: (Date.now() - wall0) / 1000,
+    backend: backend().name,
+    threads: backend().threads(),
+    exported,
+    ortTop1,
+    // fields of the report's SummaryFile
+    name: basename(runDir), model: cfg.model, epochs: cfg.epochs, itersPerEpoch: cfg.itersPerEpoch,
+    seconds: (Date.now() - wall0) / 1000, startedAt: new Date(wall0).toISOString(), finishedAt: new Date().toISOString(),
+  };
+  writeRunJson(runDir, 'summary.json', summary);
+  if (cfg.report) {
+    const { writeReport } = await import('../report/index.js');
+    await writeReport(runDir);
+  }
+  return summary;
+}

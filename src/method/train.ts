@@ -1,0 +1,242 @@
+// The training loop (spec §1.6 / §3.5, online GDFQ style): per iteration a generator step (teacher CE or
+// AMA-CE + λ·BNS, Adam), then a student step on the detached images (CE + DKD or KD, Nesterov SGD);
+// generator-only warm-up, activation-range calibration epochs, multi-step LR, per-epoch evaluation,
+// checkpoints every N iterations. Real-data mode replaces the generator by shuffled real images.
+// Rule: all randomness comes from one seeded Rng whose state is checkpointed, and every piece of state
+// the next iteration reads is in the checkpoint — so a resumed run ends with the same weights.
+
+import { join } from 'node:path';
+import { Tensor, noGrad } from '../engine/tensor.js';
+import { LrqError } from '../engine/errors.js';
+import * as ops from '../engine/ops/index.js';
+import { Rng } from '../engine/random.js';
+import { Adam } from '../nn/optim/adam.js';
+import { SGD } from '../nn/optim/sgd.js';
+import type { Linear } from '../nn/layers/index.js';
+import type { GraphModule } from '../io/onnx/index.js';
+import type { ImageDataset, Dataset } from '../io/datasets/index.js';
+import { writeSafetensors } from '../io/safetensors.js';
+import { JsonlLog } from '../io/jsonl.js';
+import type { Generator } from '../models/generator.js';
+import { setCalibration } from '../quant/prepare.js';
+import { bnsLoss } from './losses/bns.js';
+import { amaLoss } from './losses/ama.js';
+import { dkdLoss, dkdRamp } from './losses/dkd.js';
+import { kdLoss } from './losses/kd.js';
+import { evaluate, type EvalResult } from './evaluate.js';
+import type { QuantizeConfig } from './config.js';
+import { Progress } from './progress.js';
+import { type CheckpointState, CHECKPOINT_VERSION, flattenOptimizer, loadCheckpoint, prefixed, saveCheckpoint, unflattenOptimizer, unprefixed } from './checkpoint.js';
+import { augmentBatch, gatherBatch } from './realdata.js';
+
+export interface TrainParts {
+  cfg: QuantizeConfig;
+  teacher: GraphModule;
+  student: GraphModule;
+  /** The generator (null in real-data mode). */
+  generator: Generator | null;
+  /** Real images for real-data mode. */
+  calibSet: ImageDataset | null;
+  evalSet: Dataset | null;
+  runDir: string;
+  numClasses: number;
+  progress: Progress;
+}
+
+export interface TrainResult {
+  bestTop1: number | null;
+  bestEpoch: number | null;
+  finalEval: EvalResult | null;
+  seconds: number;
+}
+
+/** Learning-rate factor of the multi-step schedule: 0.1^(number of milestones s with epoch ≥ s). */
+export function lrFactor(epoch: number, steps: readonly number[]): number {
+  let f = 1;
+  for (const s of steps) if (epoch >= s) f *= 0.1;
+  return f;
+}
+
+/** Throw (stopping the run) when a loss is NaN or ±Inf; the checkpoint on disk is left untouched. */
+function assertFinite(values: Record<string, number>, epoch: number, iter: number, runDir: string, lastCkpt: string): void {
+  for (const [k, v] of Object.entries(values)) {
+    if (!Number.isFinite(v)) {
+      throw new LrqError(`${k} became ${v} at epoch ${epoch + 1}, iteration ${iter + 1}; stopped before the update — last good checkpoint ${lastCkpt} in ${runDir} is intact (try a lower learning rate, then --resume)`);
+    }
+  }
+}
+
+/** Run (or resume) the training loop; writes checkpoints, log.jsonl, best and final student weights. */
+export function train(p: TrainParts): TrainResult {
+  const { cfg, teacher, student, generator, runDir } = p;
+  const log = new JsonlLog(join(runDir, 'log.jsonl'));
+  const rng = new Rng(cfg.seed);
+  for (const prm of teacher.parameters()) prm.requiresGrad = false;
+  const optS = new SGD(student.parameters(), { lr: cfg.lrS, momentum: cfg.momentum, nesterov: true, weightDecay: cfg.weightDecay });
+  const optG = generator ? new Adam(generator.parameters(), { lr: cfg.lrG, betas: cfg.adamBetas, eps: 1e-8 }) : null;
+  const classifier = teacher.classifierPath ? (teacher.getSubmodule(teacher.classifierPath) as Linear) : null;
+  if (cfg.ama && !classifier) throw new LrqError(`${cfg.model}: AMA needs the classifier's last Gemm/MatMul with a constant weight; none found (use --no-ama)`);
+  const bns = teacher.bnLayers();
+
+  let start = { epoch: 0, iter: 0 };
+  let bestTop1: number | null = null, bestEpoch: number | null = null;
+  let elapsedBefore = 0;
+  let sums: Record<string, number> = {};
+  let count = 0;
+  let lastCkpt = '(none yet)';
+
+  // Optimizer state: moment tensors go in the safetensors body, step counts and groups in the JSON.
+  let optJson: Record<string, unknown> = {};
+  const tensors = (): Map<string, Tensor> => {
+    const fs = flattenOptimizer('optS.', optS.stateDict());
+    const m = new Map<string, Tensor>([...prefixed('S.', student.stateDict()), ...fs.tensors]);
+    optJson = { optS: fs.json };
+    if (generator && optG) {
+      const fg = flattenOptimizer('optG.', optG.stateDict());
+      for (const [k, v] of prefixed('G.', generator.stateDict())) m.set(k, v);
+      for (const [k, v] of fg.tensors) m.set(k, v);
+      optJson['optG'] = fg.json;
+    }
+    return m;
+  };
+  const t0 = Date.now();
+  const checkpoint = (epoch: number, iter: number) => {
+    const ts = tensors();
+    const state: CheckpointState = {
+      version: CHECKPOINT_VERSION, epoch, iter, rng: rng.state(), bestTop1, bestEpoch,
+      logRecords: log.count(), elapsed: elapsedBefore + (Date.now() - t0) / 1000,
+      extra: { sums, count, ...optJson },
+    };
+    saveCheckpoint(runDir, ts, state);
+    lastCkpt = `(after iteration ${epoch * cfg.itersPerEpoch + iter} of ${cfg.epochs * cfg.itersPerEpoch})`;
+  };
+
+  if (cfg.resume) {
+    const ck = loadCheckpoint(runDir);
+    if (!ck) throw new LrqError(`${runDir}: --resume given but there is no checkpoint to resume from`);
+    const st = ck.state;
+    student.loadStateDict(unprefixed('S.', ck.tensors));
+    optS.loadStateDict(unflattenOptimizer('optS.', ck.tensors, st.extra['optS']));
+    if (generator && optG) {
+      generator.loadStateDict(unprefixed('G.', ck.tensors));
+      optG.loadStateDict(unflattenOptimizer('optG.', ck.tensors, st.extra['optG']));
+    }
+    rng.setState(st.rng as never);
+    start = { epoch: st.epoch, iter: st.iter };
+    bestTop1 = st.bestTop1;
+    bestEpoch = st.bestEpoch;
+    elapsedBefore = st.elapsed;
+    sums = (st.extra['sums'] as Record<string, number>) ?? {};
+    count = (st.extra['count'] as number) ?? 0;
+    log.truncate(st.logRecords);
+    p.progress.message(`resuming ${runDir} at epoch ${st.epoch + 1}, iteration ${st.iter + 1}`);
+  }
+
+  let lastTop1: number | undefined = bestTop1 === null ? undefined : bestTop1 * 100;
+  let finalEval: EvalResult | null = null;
+  let perm: Int32Array | null = null;
+  let globalIter = start.epoch * cfg.itersPerEpoch + start.iter;
+
+  for (let epoch = start.epoch; epoch < cfg.epochs; epoch++) {
+    const epochStart = Date.now();
+    const f = lrFactor(epoch, cfg.lrSteps);
+    optS.setLr(cfg.lrS * f);
+    optG?.setLr(cfg.lrG * f);
+    teacher.eval();
+    student.eval(); // student BN uses the teacher's frozen running statistics (spec §1.3)
+    generator?.train();
+    setCalibration(student, epoch < cfg.calibEpochs);
+    const trainStudent = epoch >= cfg.warmupEpochs;
+    const ramp = dkdRamp(epoch, cfg.warmupEpochs, cfg.dkdWarmup);
+    // The epoch's shuffle comes from its own seeded stream, so a mid-epoch resume sees the same order.
+    if (p.calibSet) perm = new Rng(cfg.seed * 1000003 + epoch + 1).permutation(p.calibSet.size);
+    const firstIter = epoch === start.epoch ? start.iter : 0;
+    if (firstIter === 0) { sums = {}; count = 0; }
+
+    for (let it = firstIter; it < cfg.itersPerEpoch; it++) {
+      const losses: Record<string, number> = {};
+      let x: Tensor, y: Int32Array, t: Tensor;
+      if (generator && optG) {
+        // --- generator step: L_G = CE or AMA-CE on the teacher + λ·BNS
+        const z = rng.normal([cfg.batchSize, cfg.latentDim]);
+        y = rng.integers(0, p.numClasses, cfg.batchSize);
+        for (const bn of bns) bn.captureStats = true;
+        x = generator.forward(z, y);
+        const out = teacher.forward(x, { returnFeature: true });
+        for (const bn of bns) bn.captureStats = false;
+        t = out.logits;
+        const ce = cfg.ama
+          ? amaLoss(out.logits, out.feature, classifier!.weight, classifier!.bias ?? null, y, { variant: cfg.amaVariant, margin: cfg.amaMargin, scale: cfg.amaScale, sign: cfg.amaSign })
+          : ops.crossEntropy(out.logits, y);
+        const bn = bnsLoss(bns);
+        const lossG = ops.add(ce, ops.mul(bn, cfg.bnsWeight));
+        losses['lossG'] = lossG.item();
+        losses['ce'] = ce.item();
+        losses['bns'] = bn.item();
+        assertFinite({ 'generator loss': losses['lossG']! }, epoch, it, runDir, lastCkpt);
+        generator.zeroGrad();
+        lossG.backward();
+        optG.step();
+        x = x.detach();
+        t = t.detach();
+      } else {
+        // --- real-data mode: a shuffled, augmented batch of real images; teacher logits as targets
+        const ds = p.calibSet!;
+        const n = cfg.batchSize;
+        const base = (it * n) % ds.size;
+        const idx = Array.from({ length: n }, (_, k) => perm![(base + k) % ds.size]!);
+        const b = gatherBatch(ds, idx);
+        x = augmentBatch(b.x, rng);
+        y = b.y;
+        t = noGrad(() => teacher.forward(x));
+      }
+      // --- student step: CE + ramp·DKD (or KD); ranges move while calibrating
+      const studentLoss = () => {
+        const s = student.forward(x);
+        const ce = ops.crossEntropy(s, y);
+        const kd = cfg.distill === 'dkd'
+          ? ops.mul(dkdLoss(s, t, y, { alpha: cfg.dkdAlpha, beta: cfg.dkdBeta, temperature: cfg.dkdTemperature }), ramp)
+          : kdLoss(s, t, { temperature: cfg.kdTemperature, alpha: cfg.kdAlpha, reduction: cfg.kdReduction });
+        return { loss: ops.add(ops.mul(ce, cfg.ceWeight), kd), ce, kd };
+      };
+      if (trainStudent) {
+        const { loss, kd } = studentLoss();
+        losses['lossS'] = loss.item();
+        losses['kd'] = kd.item();
+        assertFinite({ 'student loss': losses['lossS']! }, epoch, it, runDir, lastCkpt);
+        student.zeroGrad();
+        loss.backward();
+        optS.step();
+      } else {
+        const { loss } = noGrad(studentLoss);
+        losses['lossS'] = loss.item();
+      }
+      for (const [k, v] of Object.entries(losses)) sums[k] = (sums[k] ?? 0) + v;
+      count++;
+      globalIter++;
+      if (it % 10 === 0 || it === cfg.itersPerEpoch - 1) log.write({ type: 'iter', epoch, iter: it, ...losses });
+      p.progress.update({ epoch, epochs: cfg.epochs, iter: it, iters: cfg.itersPerEpoch, losses, lastTop1 });
+      if (globalIter % cfg.checkpointEvery === 0 && it + 1 < cfg.itersPerEpoch) checkpoint(epoch, it + 1);
+    }
+
+    // --- end of epoch: freeze ranges, evaluate, keep the best
+    setCalibration(student, false);
+    const means = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, count)]));
+    let top1: number | undefined;
+    if (p.evalSet) {
+      finalEval = evaluate(student, p.evalSet, { limit: cfg.evalLimit || undefined });
+      top1 = finalEval.top1;
+      lastTop1 = top1 * 100;
+      if (bestTop1 === null || top1 > bestTop1) {
+        bestTop1 = top1;
+        bestEpoch = epoch;
+        writeSafetensors(join(runDir, 'student.best.safetensors'), student.stateDict(), { epoch: String(epoch), top1: String(top1) });
+      }
+    }
+    const seconds = (Date.now() - epochStart) / 1000;
+    log.write({ type: 'epoch', epoch, ...means, top1: top1 ?? null, lrS: optS.paramGroups[0]!.lr, lrG: optG?.paramGroups[0]!.lr ?? null, seconds });
+    p.progress.epochLine({ epoch, epochs: cfg.epochs, iter: cfg.itersPerEpoch - 1, iters: cfg.itersPerEpoch, losses: means, lastTop1 }, seconds);
+    checkpoint(epoch + 1, 0);
+  }
+  return { bestTop1, bestEpoch, finalEval, seconds: elapsedBefore + (Date.now() - t0) / 1000 };
+}

@@ -1,0 +1,50 @@
+// Linear with PyTorch's parameter names (weight [out, in], bias [out]) and default init. Public
+// attributes so quantized subclasses can override `forward` with a fake-quantized weight.
+
+import { Module, Parameter } from '../module.js';
+import { Tensor } from '../../engine/tensor.js';
+import { linear } from '../../engine/ops/index.js';
+import { defaultBias, defaultRng, kaimingUniform } from '../init.js';
+import type { InitOptions } from './common.js';
+
+export interface LinearOpts extends InitOptions {
+  bias?: boolean;
+}
+
+/** y = x·Wᵀ + b; W ~ kaiming_uniform(a=√5) = U(±1/√in), b ~ U(±1/√in). */
+export class Linear extends Module {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  /** weight (registered parameter; the getter always reads the registry, so re-registering is safe). */
+  get weight(): Parameter {
+    return this.param('weight')!;
+  }
+  set weight(p: Parameter) {
+    this.registerParameter('weight', p);
+  }
+  /** bias, or null when built with bias=false. */
+  get bias(): Parameter | null {
+    return this.param('bias');
+  }
+  set bias(p: Parameter | null) {
+    this.registerParameter('bias', p);
+  }
+
+  constructor(inFeatures: number, outFeatures: number, opts: LinearOpts = {}) {
+    super();
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    const rng = opts.rng ?? defaultRng();
+    this.registerParameter('weight', new Parameter(kaimingUniform(rng, [outFeatures, inFeatures], Math.sqrt(5), opts.dtype)));
+    this.registerParameter('bias', (opts.bias ?? true) ? new Parameter(defaultBias(rng, outFeatures, inFeatures, opts.dtype)) : null);
+  }
+
+  /** x·weightᵀ + bias with a given weight (for fake-quantized subclasses). */
+  linearForward(x: Tensor, weight: Tensor): Tensor {
+    return linear(x, weight, this.bias);
+  }
+
+  override forward(x: Tensor): Tensor {
+    return this.linearForward(x, this.weight);
+  }
+}
