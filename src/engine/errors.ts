@@ -16,3 +16,11 @@ export class ShapeError extends LrqError {
     this.name = 'ShapeError';
   }
 }
+
+/** A value that must be finite (loss, gradient, observed activation range) became NaN or ±Inf. */
+export class NonFiniteError extends LrqError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NonFiniteError';
+  }
+}

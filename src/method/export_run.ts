@@ -43,7 +43,7 @@ export async function exportRun(runDir: string, o: ExportRunOptions): Promise<Ex
   const qdq = results.find((r) => r.form === 'qdq')!;
   let ortTop1: number | null = null;
   if (o.evalSet) {
-    const r = await ortEvaluate(qdq.path, o.evalSet, { limit: o.cfg.evalLimit || undefined });
+    const r = await ortEvaluate(qdq.path, o.evalSet, {});
     ortTop1 = r.top1 * 100;
   }
   return { files: results.map((r) => r.path), ortTop1, qdqBytes: qdq.size.quantizedModelBytes, fp32Bytes: qdq.size.fp32Bytes };

@@ -88,13 +88,14 @@ export async function quantize(opts: QuantizeOptions): Promise<QuantizeSummary> 
 
   const teacher = loadOnnx(cfg.model);
   const info = describeTeacher(teacher, cfg);
-  const evalSet = cfg.evalData ? openDataset(cfg.evalData, { normalization: info.normalization, size: info.size, numClasses: info.numClasses }) : null;
+  // --eval-limit takes images spread over the whole file (test sets are often stored class by class).
+  const evalSet = cfg.evalData ? openDataset(cfg.evalData, { normalization: info.normalization, size: info.size, numClasses: info.numClasses }).spread(cfg.evalLimit) : null;
   const calibSet: ImageDataset | null = cfg.calibData ? openDataset(cfg.calibData, { normalization: info.normalization, size: info.size, numClasses: info.numClasses }) : null;
   progress.message(`lrq: ${cfg.method}${calibSet ? ' (real-data mode)' : ''} W${cfg.wbits}A${cfg.abits}, ${cfg.epochs}×${cfg.itersPerEpoch} iterations at batch ${cfg.batchSize}, backend ${backend().name} (${backend().threads()} threads) → ${runDir}`);
 
   let fpEval: EvalResult | null = null;
   if (evalSet) {
-    fpEval = evaluate(teacher, evalSet, { limit: cfg.evalLimit || undefined });
+    fpEval = evaluate(teacher, evalSet, {});
     progress.message(`full-precision top-1 ${(fpEval.top1 * 100).toFixed(2)}% on ${fpEval.n} images`);
   }
 
@@ -110,7 +111,7 @@ export async function quantize(opts: QuantizeOptions): Promise<QuantizeSummary> 
   // Final weights and evaluation (the final student, not the best epoch: selecting on the test set would flatter it).
   writeSafetensors(join(runDir, 'student.safetensors'), student.stateDict(), { lrq: 'student', wbits: String(cfg.wbits), abits: String(cfg.abits) });
   if (generator) writeSafetensors(join(runDir, 'generator.safetensors'), generator.stateDict(), { lrq: 'generator' });
-  const qEval = evalSet ? (res.finalEval ?? evaluate(student, evalSet, { limit: cfg.evalLimit || undefined })) : null;
+  const qEval = evalSet ? (res.finalEval ?? evaluate(student, evalSet, {})) : null;
   writeRunJson(runDir, 'layers.json', layerRecords(student));
   if (fpEval && qEval) writeRunJson(runDir, 'eval.json', evalFile(cfg.evalData ?? '', fpEval, qEval, evalSet?.classNames ? [...evalSet.classNames] : undefined));
   if (generator) writeSynth(runDir, sampleSynth(generator, info.numClasses, 8, cfg.latentDim, cfg.seed + 1, info.normalization));

@@ -7,7 +7,7 @@
 
 import { join } from 'node:path';
 import { Tensor, noGrad } from '../engine/tensor.js';
-import { LrqError } from '../engine/errors.js';
+import { LrqError, NonFiniteError } from '../engine/errors.js';
 import * as ops from '../engine/ops/index.js';
 import { Rng } from '../engine/random.js';
 import { Adam } from '../nn/optim/adam.js';
@@ -62,6 +62,20 @@ function assertFinite(values: Record<string, number>, epoch: number, iter: numbe
   for (const [k, v] of Object.entries(values)) {
     if (!Number.isFinite(v)) {
       throw new LrqError(`${k} became ${v} at epoch ${epoch + 1}, iteration ${iter + 1}; stopped before the update — last good checkpoint ${lastCkpt} in ${runDir} is intact (try a lower learning rate, then --resume)`);
+    }
+  }
+}
+
+/** Throw when any parameter gradient holds NaN/Inf (a finite loss can still overflow in backward). */
+function assertFiniteGrads(what: string, params: Iterable<Tensor>, epoch: number, iter: number, runDir: string, lastCkpt: string): void {
+  for (const p of params) {
+    const g = p.grad;
+    if (!g) continue;
+    const d = g.data;
+    for (let i = 0; i < d.length; i++) {
+      if (!Number.isFinite(d[i]!)) {
+        throw new LrqError(`${what} gradient of ${p.name ?? 'a parameter'} became ${d[i]} at epoch ${epoch + 1}, iteration ${iter + 1}; stopped before the update — last good checkpoint ${lastCkpt} in ${runDir} is intact (try a lower learning rate, then --resume)`);
+      }
     }
   }
 }
@@ -154,6 +168,17 @@ export function train(p: TrainParts): TrainResult {
     if (firstIter === 0) { sums = {}; count = 0; }
 
     for (let it = firstIter; it < cfg.itersPerEpoch; it++) {
+      try {
+        iteration(epoch, it);
+      } catch (e) {
+        // An activation that overflowed inside a forward pass is the same failure as a NaN loss.
+        if (e instanceof NonFiniteError) throw new LrqError(`${e.message}: a value became non-finite at epoch ${epoch + 1}, iteration ${it + 1}; stopped before the update — last good checkpoint ${lastCkpt} in ${runDir} is intact (try a lower learning rate, then --resume)`);
+        throw e;
+      }
+      globalIter++;
+      if (globalIter % cfg.checkpointEvery === 0 && it + 1 < cfg.itersPerEpoch) checkpoint(epoch, it + 1);
+    }
+    function iteration(epoch: number, it: number): void {
       const losses: Record<string, number> = {};
       let x: Tensor, y: Int32Array, t: Tensor;
       if (generator && optG) {
@@ -176,6 +201,7 @@ export function train(p: TrainParts): TrainResult {
         assertFinite({ 'generator loss': losses['lossG']! }, epoch, it, runDir, lastCkpt);
         generator.zeroGrad();
         lossG.backward();
+        assertFiniteGrads('generator', generator.parameters(), epoch, it, runDir, lastCkpt);
         optG.step();
         x = x.detach();
         t = t.detach();
@@ -206,6 +232,7 @@ export function train(p: TrainParts): TrainResult {
         assertFinite({ 'student loss': losses['lossS']! }, epoch, it, runDir, lastCkpt);
         student.zeroGrad();
         loss.backward();
+        assertFiniteGrads('student', student.parameters(), epoch, it, runDir, lastCkpt);
         optS.step();
       } else {
         const { loss } = noGrad(studentLoss);
@@ -213,10 +240,8 @@ export function train(p: TrainParts): TrainResult {
       }
       for (const [k, v] of Object.entries(losses)) sums[k] = (sums[k] ?? 0) + v;
       count++;
-      globalIter++;
       if (it % 10 === 0 || it === cfg.itersPerEpoch - 1) log.write({ type: 'iter', epoch, iter: it, ...losses });
       p.progress.update({ epoch, epochs: cfg.epochs, iter: it, iters: cfg.itersPerEpoch, losses, lastTop1 });
-      if (globalIter % cfg.checkpointEvery === 0 && it + 1 < cfg.itersPerEpoch) checkpoint(epoch, it + 1);
     }
 
     // --- end of epoch: freeze ranges, evaluate, keep the best
@@ -224,7 +249,7 @@ export function train(p: TrainParts): TrainResult {
     const means = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, count)]));
     let top1: number | undefined;
     if (p.evalSet) {
-      finalEval = evaluate(student, p.evalSet, { limit: cfg.evalLimit || undefined });
+      finalEval = evaluate(student, p.evalSet);
       top1 = finalEval.top1;
       lastTop1 = top1 * 100;
       if (bestTop1 === null || top1 > bestTop1) {

@@ -6,7 +6,7 @@
 import { Tensor, noGrad } from '../engine/tensor.js';
 import { backend } from '../engine/backend.js';
 import { fakeQuantize } from '../engine/ops/index.js';
-import { LrqError } from '../engine/errors.js';
+import { LrqError, NonFiniteError } from '../engine/errors.js';
 import { Module } from '../nn/module.js';
 import { type RangeMode, RANGE_MODES, dataMinMax, observeRange } from './observer.js';
 
@@ -89,7 +89,7 @@ export class ActFakeQuant extends Module {
     if (this.observerEnabled) {
       const [mn, mx] = dataMinMax(x.data);
       if (x.size === 0) throw new LrqError('ActFakeQuant: empty activation tensor');
-      if (mn !== mn) throw new LrqError(`ActFakeQuant: activation of shape [${x.shape.join(', ')}] contains NaN`);
+      if (mn !== mn) throw new NonFiniteError(`ActFakeQuant: activation of shape [${x.shape.join(', ')}] contains NaN`);
       this.observe(mn, mx);
     }
     if (!this.fakeQuantEnabled) return x;

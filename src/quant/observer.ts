@@ -2,7 +2,7 @@
 // range updated from a batch's min and max. Rule: `gdfq-ema` reproduces GDFQ's QuantAct exactly,
 // including its bias correction applied to the stored state every step (spec §1.2), overshoot and all.
 
-import { LrqError } from '../engine/errors.js';
+import { LrqError, NonFiniteError } from '../engine/errors.js';
 import type { Data } from '../engine/dtype.js';
 
 /** How an activation quantizer tracks its range (spec §1.2). */
@@ -30,7 +30,7 @@ export function initialRange(): RangeState {
  */
 export function observeRange(mode: RangeMode, s: RangeState, min: number, max: number, beta = 0.9): RangeState {
   if (!Number.isFinite(min) || !Number.isFinite(max)) {
-    throw new LrqError(`observer (${mode}): batch range [${min}, ${max}] is not finite`);
+    throw new NonFiniteError(`observer (${mode}): batch range [${min}, ${max}] is not finite`);
   }
   const updates = s.updates + 1;
   switch (mode) {

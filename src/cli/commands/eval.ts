@@ -31,7 +31,8 @@ export async function runEval(opts: Record<string, string | boolean | undefined>
   const dims = proto.graph?.input?.[0]?.type?.tensorType?.shape?.dim ?? [];
   const hw = dims.slice(2).map((d) => Number(d.dimValue ?? 0));
   const size: [number, number] = hw.length === 2 && hw[0]! > 0 && hw[1]! > 0 ? [hw[0]!, hw[1]!] : [32, 32];
-  const ds = openDataset(dataPath, { normalization, size, limit });
+  // --limit takes images spread over the file (test sets are often stored class by class)
+  const ds = openDataset(dataPath, { normalization, size }).spread(limit ?? 0);
 
   let runtime = opts['runtime'] as string | undefined;
   if (runtime !== undefined && runtime !== 'lrq' && runtime !== 'ort') throw new LrqError(`--runtime ${runtime}: use lrq or ort`);
@@ -40,14 +41,14 @@ export async function runEval(opts: Record<string, string | boolean | undefined>
     try {
       const model = loadOnnx(modelPath, { requireBatchNorm: false });
       runtime = 'lrq';
-      r = evaluate(model, ds, { batchSize, limit });
+      r = evaluate(model, ds, { batchSize });
     } catch (e) {
       if (runtime === 'lrq' || !(e instanceof LrqError) || !/unsupported ONNX ops/.test(e.message)) throw e;
       runtime = 'ort';
-      r = await ortEvaluate(modelPath, ds, { batchSize, limit });
+      r = await ortEvaluate(modelPath, ds, { batchSize });
     }
   } else {
-    r = await ortEvaluate(modelPath, ds, { batchSize, limit });
+    r = await ortEvaluate(modelPath, ds, { batchSize });
   }
   if (opts['json']) {
     process.stdout.write(JSON.stringify({ model: modelPath, data: dataPath, runtime, n: r.n, top1: r.top1 * 100, top5: r.top5 * 100, perClass: r.perClass.map((v) => v * 100) }) + '\n');

@@ -74,6 +74,12 @@ export class ImageDataset implements Dataset {
     return { x: new Tensor(x, [n, c, h, w]), y: this.labels.slice(start, end) };
   }
 
+  /** n samples spread evenly over the dataset (indices ⌊i·size/n⌋): a fair sample of class-sorted files. */
+  spread(n: number): ImageDataset {
+    if (!(n >= 1) || n >= this.size) return this;
+    return this.subset(Array.from({ length: n }, (_, i) => Math.floor((i * this.size) / n)));
+  }
+
   /** The first n samples (or a subset by index) as a new dataset sharing normalization. */
   subset(indices: readonly number[]): ImageDataset {
     const [c, h, w] = this.imageShape;

@@ -14,12 +14,30 @@ function oneLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
 }
 
-/** A cached onnxruntime session for a model file. */
+/**
+ * Session options a model asks for in its metadata: `lrq.onnxruntime_session_config` = "k=v;k=v"
+ * (lrq's fake-quant FP32 export needs session.disable_quant_qdq=1), as onnxruntime's `extra` entries.
+ */
+export function sessionOptionsFor(meta: Record<string, string>): ort.InferenceSession.SessionOptions {
+  const cfg = meta['lrq.onnxruntime_session_config'];
+  if (!cfg) return {};
+  const extra: Record<string, Record<string, string>> = {};
+  for (const kv of cfg.split(';').filter(Boolean)) {
+    const [k, v] = kv.split('=');
+    const dot = k!.indexOf('.');
+    (extra[k!.slice(0, dot)] ??= {})[k!.slice(dot + 1)] = v ?? '';
+  }
+  return { extra };
+}
+
+/** A cached onnxruntime session for a model file (with the session config its metadata asks for). */
 export function ortSession(onnxPath: string): Promise<ort.InferenceSession> {
   let s = sessions.get(onnxPath);
   if (!s) {
-    readModelProto(onnxPath); // clear errors for missing / corrupt files before ORT's own
-    s = ort.InferenceSession.create(onnxPath).catch((e: unknown) => {
+    // clear errors for missing / corrupt files before ORT's own
+    const proto = readModelProto(onnxPath);
+    const meta = Object.fromEntries((proto.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
+    s = ort.InferenceSession.create(onnxPath, sessionOptionsFor(meta)).catch((e: unknown) => {
       sessions.delete(onnxPath);
       throw new LrqError(`onnxruntime cannot load '${onnxPath}': ${oneLine(e)}`);
     });

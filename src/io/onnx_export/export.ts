@@ -138,7 +138,11 @@ export async function exportQdq(originalOnnxPath: string, spec: ExportSpec, outP
       activations.push(emulateActivation(ed, node, pre, tensor, aq.lo, aq.hi, aq.bits));
       continue;
     }
-    const p = activationQdq(aq.lo, aq.hi, aq.bits, lowerBoundOf(ed, node), containersFor(aq.bits, opset), where);
+    // k < 4 activations go in UINT8: a UINT4 pair needs a non-zero zero point there (top level at 15), and
+    // onnxruntime 1.30's Relu/Clip→QuantizeLinear fusions misread UINT4 zero points (they drop the ReLU or
+    // reject the model): ResNet-20 W4A3 scored 11.6% in onnxruntime vs 55.6% in lrq before this rule.
+    const actContainers = containersFor(aq.bits, opset).filter((c) => aq.bits >= 4 || c.bits !== 4);
+    const p = activationQdq(aq.lo, aq.hi, aq.bits, lowerBoundOf(ed, node), actContainers, where);
     const nodes: NodeProto[] = [];
     let x = pre;
     if (p.clipLo !== null || p.clipHi !== null) {

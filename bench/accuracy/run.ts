@@ -1,0 +1,97 @@
+// `npm run bench:accuracy -- --preset fast --wbits 4 --abits 4 [--json] [--methods fp,naive,real,gdfq,lrq]
+//  [--model m.onnx] [--eval-data test.bin] [--calib-data train5k.bin] [--out runs/bench] [--seed N]`:
+// the accuracy benchmark of the end-to-end issue on the staged CIFAR-10 (JPEG q75) set. For each method it
+// runs the real pipeline (lrq's quantize(), same schedule and bits) and prints top-1 and wall minutes:
+//   fp     the teacher itself;
+//   naive  same bits, activation ranges from the first 4 batches of an untrained generator, no training
+//          (data-free "quantize and hope");
+//   real   real-data mode: the same loop on the 5,000 real training images instead of the generator;
+//   gdfq   GDFQ generator, plain CE, KD (the baseline LRQ improves on);
+//   lrq    long-range generator + AMA + DKD.
+// Results are appended to <out>/results.jsonl as each method finishes, so an interrupted benchmark keeps
+// what it measured. With --json, one object per line: method, wbits, abits, top1, fp_top1, minutes.
+
+import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { noGrad } from '../../src/engine/tensor.js';
+import { Rng } from '../../src/engine/random.js';
+import { backend } from '../../src/engine/backend.js';
+import { loadOnnx } from '../../src/io/onnx/index.js';
+import { Generator } from '../../src/models/generator.js';
+import { prepareQat, setCalibration } from '../../src/quant/prepare.js';
+import { makeQConfig } from '../../src/quant/qconfig.js';
+import { openDataset } from '../../src/method/data.js';
+import { evaluate } from '../../src/method/evaluate.js';
+import { describeTeacher, quantize } from '../../src/method/quantize.js';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : dflt;
+}
+const DATA = new URL('../../../shared/data/', import.meta.url).pathname;
+const preset = arg('preset', 'fast') as 'fast' | 'paper';
+const wbits = Number(arg('wbits', '4'));
+const abits = Number(arg('abits', '4'));
+const seed = Number(arg('seed', '0'));
+const json = process.argv.includes('--json');
+const methods = arg('methods', 'fp,naive,real,gdfq,lrq').split(',');
+const model = arg('model', join(DATA, 'models/akamaster_cifar10/resnet20_cifar10_akamaster.onnx'));
+const evalData = arg('eval-data', join(DATA, 'cifar10/cifar10-test-yoongikim-jpeg-q75.bin'));
+const calibData = arg('calib-data', join(DATA, 'cifar10/cifar10-train5k-yoongikim-jpeg-q75.bin'));
+const out = arg('out', join('runs', `bench-${preset}-w${wbits}a${abits}`));
+mkdirSync(out, { recursive: true });
+
+interface Row { method: string; wbits: number; abits: number; top1: number; fp_top1: number; minutes: number; preset: string; backend: string; threads: number }
+const rows: Row[] = [];
+const teacher = loadOnnx(model);
+const info = describeTeacher(teacher, { model, mean: undefined as never, std: undefined as never });
+const testSet = openDataset(evalData, { normalization: info.normalization, size: info.size, numClasses: info.numClasses });
+let fpTop1 = NaN;
+
+function emit(method: string, top1: number, t0: number): void {
+  const row: Row = { method, wbits, abits, top1: +top1.toFixed(2), fp_top1: +fpTop1.toFixed(2), minutes: +((Date.now() - t0) / 60000).toFixed(2), preset, backend: backend().name, threads: backend().threads() };
+  rows.push(row);
+  appendFileSync(join(out, 'results.jsonl'), JSON.stringify({ ...row, at: new Date().toISOString() }) + '\n');
+  if (json) process.stdout.write(JSON.stringify(row) + '\n');
+  else process.stderr.write(`[bench] ${method}: top-1 ${row.top1.toFixed(2)}% in ${row.minutes.toFixed(1)} min\n`);
+}
+
+{
+  const t0 = Date.now();
+  fpTop1 = evaluate(teacher, testSet).top1 * 100;
+  if (methods.includes('fp')) emit('fp', fpTop1, t0);
+}
+
+if (methods.includes('naive')) {
+  const t0 = Date.now();
+  const student = loadOnnx(model);
+  prepareQat(student, makeQConfig({ weightBits: wbits, actBits: abits, rangeMode: 'plain-ema' }));
+  student.eval();
+  const g = new Generator({ numClasses: info.numClasses, latentDim: 100, imgSize: info.size[0], channels: info.channels, lkaPositions: [], rng: new Rng(seed + 7919) });
+  g.train();
+  const rng = new Rng(seed);
+  noGrad(() => { for (let i = 0; i < 4; i++) student.forward(g.forward(rng.normal([64, 100]), rng.integers(0, info.numClasses, 64))); });
+  setCalibration(student, false);
+  emit('naive', evaluate(student, testSet).top1 * 100, t0);
+}
+
+for (const method of ['real', 'gdfq', 'lrq'] as const) {
+  if (!methods.includes(method)) continue;
+  const t0 = Date.now();
+  const dir = join(out, method);
+  if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+  const s = await quantize({
+    model, out: dir, preset, wbits, abits, seed, evalData,
+    method: method === 'real' ? 'lrq' : method,
+    ...(method === 'real' ? { calibData } : {}),
+    progress: process.stderr.isTTY, report: true, export: true,
+  });
+  emit(method, s.quantTop1!, t0);
+}
+
+if (!json) {
+  const pad = (s: string, n: number) => s.padEnd(n);
+  process.stdout.write(`\nResNet-20 CIFAR-10 (JPEG q75), W${wbits}A${abits}, preset ${preset}, ${backend().name} backend, ${backend().threads()} threads\n`);
+  process.stdout.write(`${pad('method', 8)} ${pad('top-1 %', 9)} ${pad('drop', 7)} minutes\n`);
+  for (const r of rows) process.stdout.write(`${pad(r.method, 8)} ${pad(r.top1.toFixed(2), 9)} ${pad((r.fp_top1 - r.top1).toFixed(2), 7)} ${r.minutes.toFixed(1)}\n`);
+}

@@ -1,0 +1,147 @@
+// End-to-end tests of the training loop on tiny budgets: the student beats naive quantization, a run
+// killed with SIGKILL and resumed ends with the same weights as an uninterrupted one, a NaN stops the
+// run with the last checkpoint intact, and user errors are one-line exits. Real ResNet-20 + CIFAR data.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { noGrad } from '../engine/tensor.js';
+import { Rng } from '../engine/random.js';
+import { LrqError } from '../engine/errors.js';
+import { loadOnnx } from '../io/onnx/index.js';
+import { readSafetensors } from '../io/safetensors.js';
+import { DEFAULT_NORMALIZATION } from '../io/datasets/index.js';
+import { Generator } from '../models/generator.js';
+import { prepareQat, setCalibration } from '../quant/prepare.js';
+import { makeQConfig } from '../quant/qconfig.js';
+import { openDataset } from './data.js';
+import { evaluate } from './evaluate.js';
+import { loadCheckpoint } from './checkpoint.js';
+import { quantize, type QuantizeOptions } from './quantize.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const MODEL = join(ROOT, '../shared/data/models/akamaster_cifar10/resnet20_cifar10_akamaster.onnx');
+const TEST = join(ROOT, '../shared/data/cifar10/cifar10-test-yoongikim-jpeg-q75.bin');
+const haveData = existsSync(MODEL) && existsSync(TEST);
+const skip = !haveData && 'shared data not found';
+const CLI = join(ROOT, 'bin/lrq.js');
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'lrq-q-'));
+
+/** A tiny but real schedule: W4A4, LRQ defaults, plain-EMA ranges (gdfq-ema needs ≥ 200 updates to settle). */
+const tiny = (out: string, extra: Partial<QuantizeOptions> = {}): QuantizeOptions => ({
+  model: MODEL, out, preset: 'fast', wbits: 4, abits: 4, rangeMode: 'plain-ema',
+  epochs: 3, itersPerEpoch: 4, batchSize: 8, warmupEpochs: 1, calibEpochs: 1, lrS: 1e-4, lrSteps: [2], dkdWarmup: 1,
+  seed: 3, progress: false, export: false, report: false, ...extra,
+});
+
+test('a tiny LRQ run beats naive W4A4 (ranges from the first generator batches, no training)', { skip }, async () => {
+  const out = tmp();
+  try {
+    const s = await quantize(tiny(out, { epochs: 3, itersPerEpoch: 12, batchSize: 16, evalData: TEST, evalLimit: 500 }));
+    // Naive: same bits, activation ranges from the first batches of an untrained generator, no training.
+    const student = loadOnnx(MODEL);
+    prepareQat(student, makeQConfig({ weightBits: 4, actBits: 4, rangeMode: 'plain-ema' }));
+    student.eval();
+    const g = new Generator({ numClasses: 10, latentDim: 100, imgSize: 32, channels: 3, lkaPositions: ['after_block1', 'after_block2'], rng: new Rng(7) });
+    g.train();
+    const rng = new Rng(1);
+    noGrad(() => {
+      for (let i = 0; i < 4; i++) student.forward(g.forward(rng.normal([16, 100]), rng.integers(0, 10, 16)));
+    });
+    setCalibration(student, false);
+    const ds = openDataset(TEST, { normalization: DEFAULT_NORMALIZATION, size: [32, 32], numClasses: 10 }).spread(500);
+    const naive = evaluate(student, ds).top1 * 100;
+    assert.ok(s.quantTop1 !== null && s.fpTop1 !== null);
+    assert.ok(s.quantTop1! > naive + 5, `trained student ${s.quantTop1}% vs naive ${naive}%`);
+    assert.ok(s.quantTop1! <= s.fpTop1! + 1);
+    const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    assert.equal(log.filter((r) => r.type === 'epoch').length, 3);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('SIGKILL mid-run + --resume ends with the same weights as an uninterrupted run (bit for bit)', { skip }, async () => {
+  const a = tmp(), b = tmp();
+  try {
+    const opts = { epochs: 3, itersPerEpoch: 6, checkpointEvery: 2 };
+    await quantize(tiny(a, opts));
+    // Run b in a child process and SIGKILL it once a mid-run checkpoint exists.
+    const args = [CLI, 'quantize', '--model', MODEL, '--out', b, '--preset', 'fast', '--range-mode', 'plain-ema', '--epochs', '3', '--iters-per-epoch', '6',
+      '--batch-size', '8', '--warmup-epochs', '1', '--calib-epochs', '1', '--lr-s', '1e-4', '--lr-steps', '2', '--dkd-warmup', '1', '--seed', '3',
+      '--checkpoint-every', '2', '--no-progress', '--no-export', '--no-report'];
+    const child = spawn(process.execPath, args, { stdio: 'ignore' });
+    const killedAt = await new Promise<string>((resolve, reject) => {
+      const t = setInterval(() => {
+        try {
+          const ck = loadCheckpoint(b);
+          if (ck && ck.state.epoch * 6 + ck.state.iter >= 8) {
+            clearInterval(t);
+            child.kill('SIGKILL');
+            resolve(`${ck.state.epoch}:${ck.state.iter}`);
+          }
+        } catch { /* checkpoint mid-rename: poll again */ }
+      }, 20);
+      child.on('exit', () => { clearInterval(t); reject(new Error('child finished before it could be killed')); });
+    });
+    await new Promise((r) => child.on('close', r));
+    assert.ok(!existsSync(join(b, 'student.safetensors')), `killed at ${killedAt} but the run had already finished`);
+    await quantize({ model: MODEL, out: b, resume: true, progress: false, export: false, report: false });
+    const wa = readSafetensors(join(a, 'student.safetensors')).tensors;
+    const wb = readSafetensors(join(b, 'student.safetensors')).tensors;
+    assert.deepEqual([...wb.keys()].sort(), [...wa.keys()].sort());
+    for (const [k, t] of wa) assert.deepEqual(wb.get(k)!.data, t.data, `${k} differs after resume (killed at ${killedAt})`);
+    const la = readFileSync(join(a, 'log.jsonl'), 'utf8').split('\n').map((l) => l.replace(/"seconds":[0-9.e+-]+/, ''));
+    const lb = readFileSync(join(b, 'log.jsonl'), 'utf8').split('\n').map((l) => l.replace(/"seconds":[0-9.e+-]+/, ''));
+    assert.deepEqual(lb, la, 'the resumed log must equal the uninterrupted one');
+  } finally {
+    rmSync(a, { recursive: true, force: true });
+    rmSync(b, { recursive: true, force: true });
+  }
+});
+
+test('a loss or gradient that turns NaN/Inf stops the run; the last checkpoint stays intact and finite', { skip }, async () => {
+  const out = tmp();
+  try {
+    await assert.rejects(quantize(tiny(out, { warmupEpochs: 0, lrS: 1e12, checkpointEvery: 1 })), (e: unknown) => {
+      assert.ok(e instanceof LrqError);
+      assert.match(e.message, /became (NaN|-?Infinity|non-finite) at epoch \d+, iteration \d+; stopped before the update — last good checkpoint/);
+      return true;
+    });
+    const ck = loadCheckpoint(out);
+    assert.ok(ck, 'a checkpoint from before the failure exists');
+    for (const [k, t] of ck.tensors) assert.ok(t.data.every((v) => Number.isFinite(v)), `${k} in the checkpoint is not finite`);
+    assert.ok(!existsSync(join(out, 'student.safetensors')), 'no final student is written for a failed run');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('CLI user errors: one line naming the problem, exit 1, no stack trace', { skip }, () => {
+  const out = tmp();
+  try {
+    const run = (...a: string[]) => spawnSync(process.execPath, [CLI, ...a], { encoding: 'utf8' });
+    const cases: [string[], RegExp][] = [
+      [['quantize', '--model', '/nonexistent.onnx', '--out', out], /nonexistent\.onnx/],
+      [['quantize', '--model', MODEL, '--out', out, '--wbits', '9'], /--wbits 9: must be an integer in \[2, 8\]/],
+      [['quantize', '--model', MODEL, '--out', out, '--wbits', 'four'], /--wbits: 'four' is not an integer/],
+      [['quantize', '--model', MODEL, '--out', join(out, 'none'), '--resume'], /--resume given but/],
+      [['quantize', '--model', MODEL, '--out', out, '--eval-data', '/nonexistent.bin', '--epochs', '5'], /dataset '\/nonexistent\.bin' does not exist/],
+      [['eval', '--model', MODEL, '--data', TEST, '--limit', '0'], /--limit 0: must be a positive integer/],
+    ];
+    for (const [args, re] of cases) {
+      const r = run(...args);
+      assert.equal(r.status, 1, `${args.join(' ')} → exit ${r.status}: ${r.stderr}`);
+      const lines = r.stderr.trim().split('\n').filter((l) => !/^npm warn/.test(l));
+      assert.equal(lines.length, 1, `one line expected for ${args.join(' ')}, got:\n${r.stderr}`);
+      assert.match(lines[0]!, re);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
