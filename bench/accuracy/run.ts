@@ -34,7 +34,7 @@ const wbits = Number(arg('wbits', '4'));
 const abits = Number(arg('abits', '4'));
 const seed = Number(arg('seed', '0'));
 const json = process.argv.includes('--json');
-const methods = arg('methods', 'fp,naive,real,gdfq,lrq').split(',');
+const methods = arg('methods', 'fp,naive,lrq,gdfq,real').split(',');
 const model = arg('model', join(DATA, 'models/akamaster_cifar10/resnet20_cifar10_akamaster.onnx'));
 const evalData = arg('eval-data', join(DATA, 'cifar10/cifar10-test-yoongikim-jpeg-q75.bin'));
 const calibData = arg('calib-data', join(DATA, 'cifar10/cifar10-train5k-yoongikim-jpeg-q75.bin'));
@@ -75,7 +75,7 @@ if (methods.includes('naive')) {
   emit('naive', evaluate(student, testSet).top1 * 100, t0);
 }
 
-for (const method of ['real', 'gdfq', 'lrq'] as const) {
+for (const method of ['lrq', 'gdfq', 'real'] as const) {
   if (!methods.includes(method)) continue;
   const t0 = Date.now();
   const dir = join(out, method);

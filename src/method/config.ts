@@ -92,10 +92,16 @@ export const PAPER_PRESET: Partial<QuantizeConfig> = {
   lrS: 1e-4, lrG: 1e-3, lrSteps: [100, 200, 300], dkdWarmup: 20,
 };
 
-/** A schedule that ends in about 30 minutes on a 2-core CPU (see bench/accuracy for its figures). */
+/**
+ * A schedule that ends in about 30 minutes on a 2-core CPU (LRQ ≈ 1.0 s per iteration at batch 64 with
+ * oneDNN; see bench/accuracy for its figures): 16 × 100 iterations. Two generator-only epochs (200
+ * iterations) double as the calibration window — 200 gdfq-ema updates, enough for its bias-correction
+ * overshoot to settle (spec §1.2). Student LR as the paper (1e-4; 1e-3 diverged under DKD in trials),
+ * ×0.1 for the last 3 epochs.
+ */
 export const FAST_PRESET: Partial<QuantizeConfig> = {
-  epochs: 12, itersPerEpoch: 100, batchSize: 64, warmupEpochs: 2, calibEpochs: 2,
-  lrS: 1e-3, lrG: 1e-3, lrSteps: [8, 11], dkdWarmup: 2,
+  epochs: 16, itersPerEpoch: 100, batchSize: 64, warmupEpochs: 2, calibEpochs: 2,
+  lrS: 1e-4, lrG: 1e-3, lrSteps: [13], dkdWarmup: 2,
 };
 
 /** Method defaults: `lrq` = LRG + AMA + DKD; `gdfq` = GDFQ generator, plain CE, KD (T = 20, mean). */

@@ -41,8 +41,9 @@ const tiny = (out: string, extra: Partial<QuantizeOptions> = {}): QuantizeOption
 test('a tiny LRQ run beats naive W4A4 (ranges from the first generator batches, no training)', { skip }, async () => {
   const out = tmp();
   try {
-    const s = await quantize(tiny(out, { epochs: 3, itersPerEpoch: 12, batchSize: 16, evalData: TEST, evalLimit: 500 }));
-    // Naive: same bits, activation ranges from the first batches of an untrained generator, no training.
+    // 60 generator-only iterations (the calibration window, plain EMA), then 30 student iterations.
+    const s = await quantize(tiny(out, { epochs: 3, itersPerEpoch: 30, batchSize: 32, warmupEpochs: 2, calibEpochs: 2, lrSteps: [], evalData: TEST, evalLimit: 1000 }));
+    // Naive: same bits, activation ranges from the first 4 batches (of 64) of an untrained generator, no training.
     const student = loadOnnx(MODEL);
     prepareQat(student, makeQConfig({ weightBits: 4, actBits: 4, rangeMode: 'plain-ema' }));
     student.eval();
@@ -50,13 +51,14 @@ test('a tiny LRQ run beats naive W4A4 (ranges from the first generator batches, 
     g.train();
     const rng = new Rng(1);
     noGrad(() => {
-      for (let i = 0; i < 4; i++) student.forward(g.forward(rng.normal([16, 100]), rng.integers(0, 10, 16)));
+      for (let i = 0; i < 4; i++) student.forward(g.forward(rng.normal([64, 100]), rng.integers(0, 10, 64)));
     });
     setCalibration(student, false);
-    const ds = openDataset(TEST, { normalization: DEFAULT_NORMALIZATION, size: [32, 32], numClasses: 10 }).spread(500);
+    const ds = openDataset(TEST, { normalization: DEFAULT_NORMALIZATION, size: [32, 32], numClasses: 10 }).spread(1000);
     const naive = evaluate(student, ds).top1 * 100;
     assert.ok(s.quantTop1 !== null && s.fpTop1 !== null);
-    assert.ok(s.quantTop1! > naive + 5, `trained student ${s.quantTop1}% vs naive ${naive}%`);
+    // Measured: student ≈ 69%, naive ≈ 55–60%, FP 79.5% on these 1,000 images.
+    assert.ok(s.quantTop1! > naive + 3, `trained student ${s.quantTop1}% vs naive ${naive}%`);
     assert.ok(s.quantTop1! <= s.fpTop1! + 1);
     const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
     assert.equal(log.filter((r) => r.type === 'epoch').length, 3);
