@@ -103,19 +103,28 @@ test('niceTicks and smoothing', () => {
 test('export spec round-trips through the run directory', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lrq-run-'));
   try {
-    writeExportSpec(dir, '/m.onnx', {
+    const m = join(dir, 'm.onnx');
+    writeFileSync(m, 'placeholder: readExportSpec only checks that the source model exists');
+    writeExportSpec(dir, m, {
       initializers: new Map([['a', Float32Array.of(1.5, -2)], ['b', Float32Array.of(3)]]),
       weights: new Map([['w', { bits: 4, lo: Float32Array.of(-1, -2), hi: Float32Array.of(1, 2) }], ['v', { bits: 5 }]]),
       activations: new Map([['r', { bits: 4, lo: 0, hi: 2.5 }]]),
       metadata: { k: 'v' },
     });
     const { model, spec } = readExportSpec(dir);
-    assert.equal(model, '/m.onnx');
+    assert.equal(model, m);
     assert.deepEqual([...spec.initializers!.get('a')!], [1.5, -2]);
     assert.deepEqual([...spec.initializers!.get('b')!], [3]);
     assert.deepEqual([...spec.weights.get('w')!.hi!], [1, 2]);
     assert.equal(spec.weights.get('v')!.lo, undefined);
     assert.deepEqual(spec.activations.get('r'), { bits: 4, lo: 0, hi: 2.5 });
+    // another format version, or a source model that is gone → one-line errors
+    const specPath = join(dir, 'export_spec.json');
+    const raw = JSON.parse(readFileSync(specPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(specPath, JSON.stringify({ ...raw, version: 99 }));
+    assert.throws(() => readExportSpec(dir), /format version 99, this lrq reads version 1/);
+    writeFileSync(specPath, JSON.stringify({ ...raw, model: join(dir, 'gone.onnx') }));
+    assert.throws(() => readExportSpec(dir), /source model '.*gone\.onnx' no longer exists/);
     writeFileSync(join(dir, 'eval.json'), '{ broken');
     assert.throws(() => readRunDir(dir), (e: unknown) => e instanceof LrqError && /eval\.json: not valid JSON/.test((e as Error).message));
   } finally {

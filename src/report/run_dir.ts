@@ -158,7 +158,11 @@ export function writeRunJson(dir: string, file: 'config.json' | 'eval.json' | 'l
   writeFileAtomic(join(dir, file), JSON.stringify(value, null, 1) + '\n');
 }
 
+/** Format version of export_spec.json; readExportSpec refuses any other. */
+export const EXPORT_SPEC_VERSION = 1;
+
 interface SpecJson {
+  version?: number;
   model: string;
   foldBn?: boolean;
   metadata?: Record<string, string>;
@@ -179,7 +183,7 @@ export function writeExportSpec(dir: string, model: string, spec: ExportSpec): v
   const bin = Buffer.alloc(total * 4);
   for (const [name, v] of spec.initializers ?? []) v.forEach((x, i) => bin.writeFloatLE(x, (inits[name]![0] + i) * 4));
   const json: SpecJson = {
-    model, foldBn: spec.foldBn, metadata: spec.metadata,
+    version: EXPORT_SPEC_VERSION, model, foldBn: spec.foldBn, metadata: spec.metadata,
     weights: Object.fromEntries([...spec.weights].map(([k, w]) => [k, { bits: w.bits, lo: w.lo && [...w.lo], hi: w.hi && [...w.hi] }])),
     activations: Object.fromEntries(spec.activations),
     initializers: inits,
@@ -192,6 +196,8 @@ export function writeExportSpec(dir: string, model: string, spec: ExportSpec): v
 export function readExportSpec(dir: string): { model: string; spec: ExportSpec } {
   const json = readJson<SpecJson>(join(dir, 'export_spec.json'));
   if (!json) throw new LrqError(`${dir}: no export_spec.json (is this a finished lrq run directory?)`);
+  if (json.version !== EXPORT_SPEC_VERSION) throw new LrqError(`${dir}/export_spec.json: format version ${json.version ?? '(none)'}, this lrq reads version ${EXPORT_SPEC_VERSION} — re-run the quantization with this lrq`);
+  if (typeof json.model !== 'string' || !existsSync(json.model)) throw new LrqError(`${dir}/export_spec.json: the run's source model '${String(json.model)}' no longer exists (the export edits that ONNX file)`);
   const binPath = join(dir, 'export_spec.bin');
   const bin = existsSync(binPath) ? readFileSync(binPath) : Buffer.alloc(0);
   const initializers = new Map<string, Float32Array>();
