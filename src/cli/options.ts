@@ -3,7 +3,7 @@
 
 import { InvalidArgumentError, Option } from 'commander';
 import type { QuantizeConfig } from '../method/config.js';
-import { kebab } from '../method/config.js';
+import { BASE_DEFAULTS, FAST_PRESET, PAPER_PRESET, kebab, methodDefaults } from '../method/config.js';
 
 type Kind = 'int' | 'float' | 'bool' | 'string' | 'ints' | 'floats' | 'list';
 interface Row { key: keyof QuantizeConfig; kind: Kind; help: string; choices?: string[] }
@@ -74,16 +74,30 @@ function parser(row: Row): (v: string) => unknown {
   }
 }
 
+const show = (v: unknown): string => (Array.isArray(v) ? (v.length ? v.join(',') : 'none') : String(v));
+
+/** The default of a row as --help shows it: per preset and per method where those differ. */
+function defaultText(key: keyof QuantizeConfig): string {
+  const base = BASE_DEFAULTS[key as keyof typeof BASE_DEFAULTS];
+  if (base === undefined) return '';
+  const paper = PAPER_PRESET[key] ?? base, fast = FAST_PRESET[key] ?? base;
+  const lrq = methodDefaults('lrq')[key], gdfq = methodDefaults('gdfq')[key];
+  if (lrq !== undefined || gdfq !== undefined) return ` [default: lrq ${show(lrq ?? base)}, gdfq ${show(gdfq ?? base)}]`;
+  if (show(paper) !== show(fast)) return ` [default: paper ${show(paper)}, fast ${show(fast)}]`;
+  return ` [default: ${show(base)}]`;
+}
+
 /** Commander options for every row (booleans get --x and --no-x). */
 export function quantizeOptions(): Option[] {
   const out: Option[] = [];
   for (const row of QUANTIZE_OPTIONS) {
     const flag = `--${kebab(row.key)}`;
+    const help = row.help + (['resume', 'export', 'report', 'progress', 'evalData', 'calibData', 'mean', 'std'].includes(row.key) ? '' : defaultText(row.key));
     if (row.kind === 'bool') {
-      out.push(new Option(flag, row.help));
+      out.push(new Option(flag, help));
       out.push(new Option(`--no-${kebab(row.key)}`).hideHelp());
     } else {
-      const o = new Option(`${flag} <value>`, row.help);
+      const o = new Option(`${flag} <value>`, help);
       if (row.choices) o.choices(row.choices);
       else o.argParser(parser(row) as (v: string, p: unknown) => unknown);
       out.push(o);
