@@ -3,8 +3,9 @@
 // the accuracy benchmark of the end-to-end issue on the staged CIFAR-10 (JPEG q75) set. For each method it
 // runs the real pipeline (lrq's quantize(), same schedule and bits) and prints top-1 and wall minutes:
 //   fp     the teacher itself;
-//   naive  same bits, activation ranges from the first 4 batches of an untrained generator, no training
-//          (data-free "quantize and hope");
+//   naive  same bits, activation ranges (plain EMA) from the first 4 batches of an untrained GDFQ
+//          generator, no training (data-free "quantize and hope"); naive-lrg: the same with the untrained
+//          long-range generator;
 //   real   real-data mode: the same loop on the 5,000 real training images instead of the generator;
 //   gdfq   GDFQ generator, plain CE, KD (the baseline LRQ improves on);
 //   lrq    long-range generator + AMA + DKD.
@@ -34,7 +35,7 @@ const wbits = Number(arg('wbits', '4'));
 const abits = Number(arg('abits', '4'));
 const seed = Number(arg('seed', '0'));
 const json = process.argv.includes('--json');
-const methods = arg('methods', 'fp,naive,lrq,gdfq,real').split(',');
+const methods = arg('methods', 'fp,naive,naive-lrg,lrq,gdfq,real').split(',');
 const model = arg('model', join(DATA, 'models/akamaster_cifar10/resnet20_cifar10_akamaster.onnx'));
 const evalData = arg('eval-data', join(DATA, 'cifar10/cifar10-test-yoongikim-jpeg-q75.bin'));
 const calibData = arg('calib-data', join(DATA, 'cifar10/cifar10-train5k-yoongikim-jpeg-q75.bin'));
@@ -62,17 +63,19 @@ function emit(method: string, top1: number, t0: number): void {
   if (methods.includes('fp')) emit('fp', fpTop1, t0);
 }
 
-if (methods.includes('naive')) {
+// naive: GDFQ generator; naive-lrg: the long-range generator, whose untrained bare-LKA output is near flat.
+for (const [name, lka] of [['naive', false], ['naive-lrg', true]] as const) {
+  if (!methods.includes(name)) continue;
   const t0 = Date.now();
   const student = loadOnnx(model);
   prepareQat(student, makeQConfig({ weightBits: wbits, actBits: abits, rangeMode: 'plain-ema' }));
   student.eval();
-  const g = new Generator({ numClasses: info.numClasses, latentDim: 100, imgSize: info.size[0], channels: info.channels, lkaPositions: [], rng: new Rng(seed + 7919) });
+  const g = new Generator({ numClasses: info.numClasses, latentDim: 100, imgSize: info.size[0], channels: info.channels, lkaPositions: lka ? ['after_block1', 'after_block2'] : [], rng: new Rng(seed + 7919) });
   g.train();
   const rng = new Rng(seed);
   noGrad(() => { for (let i = 0; i < 4; i++) student.forward(g.forward(rng.normal([64, 100]), rng.integers(0, info.numClasses, 64))); });
   setCalibration(student, false);
-  emit('naive', evaluate(student, testSet).top1 * 100, t0);
+  emit(name, evaluate(student, testSet).top1 * 100, t0);
 }
 
 for (const method of ['lrq', 'gdfq', 'real'] as const) {
