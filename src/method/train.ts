@@ -259,7 +259,7 @@ export function train(p: TrainParts): TrainResult {
       }
     }
     const seconds = (Date.now() - epochStart) / 1000;
-    log.write({ type: 'epoch', epoch, ...means, top1: top1 ?? null, lrS: optS.paramGroups[0]!.lr, lrG: optG?.paramGroups[0]!.lr ?? null, seconds });
+    log.write({ type: 'epoch', epoch, ...means, top1: top1 === undefined ? null : top1 * 100, lrS: optS.paramGroups[0]!.lr, lrG: optG?.paramGroups[0]!.lr ?? null, seconds });
     p.progress.epochLine({ epoch, epochs: cfg.epochs, iter: cfg.itersPerEpoch - 1, iters: cfg.itersPerEpoch, losses: means, lastTop1 }, seconds);
     checkpoint(epoch + 1, 0);
   }
