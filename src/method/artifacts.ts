@@ -15,6 +15,11 @@ import { quantLayers } from '../quant/prepare.js';
 import type { EvalFile, EvalMetrics, LayerRecord, SynthImages } from '../report/run_dir.js';
 import type { EvalResult } from './evaluate.js';
 
+/** ONNX node of a quantized module path: prepareQat wraps a ReLU at P as Sequential(relu, ActFakeQuant), so the quantizer sits at P.1. */
+function nodeOf(student: GraphModule, path: string): string | undefined {
+  return student.moduleToNode.get(path.replace(/\.1$/, ''));
+}
+
 /** EvalResult (fractions) → the report's EvalMetrics (percent; a class without samples shows 0). */
 export function toMetrics(r: EvalResult): EvalMetrics {
   return {
@@ -33,7 +38,7 @@ export function evalFile(dataset: string, fp: EvalResult, quant: EvalResult, cla
 /** layers.json rows of a prepared student: weight ranges/MSE per conv/linear, [lo, hi] per activation. */
 export function layerRecords(student: GraphModule): LayerRecord[] {
   return quantLayers(student).map((l): LayerRecord => {
-    const name = student.moduleToNode.get(l.path.replace(/\.1$/, '')) ?? l.path;
+    const name = nodeOf(student, l.path) ?? l.path;
     if (l.kind === 'act') return { name, kind: 'act', abits: l.actBits ?? undefined, actRange: l.actRange };
     const m = student.getSubmodule(l.path) as QuantConv2d | QuantLinear;
     return {
@@ -78,7 +83,7 @@ export function buildExportSpec(student: GraphModule, metadata: Record<string, s
       const init = student.stateToInitializer.get(`${path}.weight`);
       if (init) weights.set(init, { bits: m.weightBits });
     } else if (m instanceof ActFakeQuant) {
-      const node = student.moduleToNode.get(path.replace(/\.1$/, ''));
+      const node = nodeOf(student, path);
       if (!node) continue;
       const [lo, hi] = m.range();
       activations.set(node, { bits: m.bits, lo, hi });

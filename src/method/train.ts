@@ -57,25 +57,18 @@ export function lrFactor(epoch: number, steps: readonly number[]): number {
   return f;
 }
 
-/** Throw (stopping the run) when a loss is NaN or ±Inf; the checkpoint on disk is left untouched. */
-function assertFinite(values: Record<string, number>, epoch: number, iter: number, runDir: string, lastCkpt: string): void {
-  for (const [k, v] of Object.entries(values)) {
-    if (!Number.isFinite(v)) {
-      throw new LrqError(`${k} became ${v} at epoch ${epoch + 1}, iteration ${iter + 1}; stopped before the update — last good checkpoint ${lastCkpt} in ${runDir} is intact (try a lower learning rate, then --resume)`);
-    }
-  }
+/** Throw NonFiniteError when a loss is NaN or ±Inf (the loop adds where, and that the checkpoint is intact). */
+function assertFinite(values: Record<string, number>): void {
+  for (const [k, v] of Object.entries(values)) if (!Number.isFinite(v)) throw new NonFiniteError(`${k} became ${v}`);
 }
 
-/** Throw when any parameter gradient holds NaN/Inf (a finite loss can still overflow in backward). */
-function assertFiniteGrads(what: string, params: Iterable<Tensor>, epoch: number, iter: number, runDir: string, lastCkpt: string): void {
+/** Throw NonFiniteError when any parameter gradient holds NaN/Inf (a finite loss can still overflow in backward). */
+function assertFiniteGrads(what: string, params: Iterable<Tensor>): void {
   for (const p of params) {
-    const g = p.grad;
-    if (!g) continue;
-    const d = g.data;
+    const d = p.grad?.data;
+    if (!d) continue;
     for (let i = 0; i < d.length; i++) {
-      if (!Number.isFinite(d[i]!)) {
-        throw new LrqError(`${what} gradient of ${p.name ?? 'a parameter'} became ${d[i]} at epoch ${epoch + 1}, iteration ${iter + 1}; stopped before the update — last good checkpoint ${lastCkpt} in ${runDir} is intact (try a lower learning rate, then --resume)`);
-      }
+      if (!Number.isFinite(d[i]!)) throw new NonFiniteError(`${what} gradient of ${p.name ?? 'a parameter'} became ${d[i]}`);
     }
   }
 }
@@ -171,8 +164,8 @@ export function train(p: TrainParts): TrainResult {
       try {
         iteration(epoch, it);
       } catch (e) {
-        // An activation that overflowed inside a forward pass is the same failure as a NaN loss.
-        if (e instanceof NonFiniteError) throw new LrqError(`${e.message}: a value became non-finite at epoch ${epoch + 1}, iteration ${it + 1}; stopped before the update — last good checkpoint ${lastCkpt} in ${runDir} is intact (try a lower learning rate, then --resume)`);
+        // A NaN/Inf loss, gradient or activation (observers throw it too): stop before the update.
+        if (e instanceof NonFiniteError) throw new LrqError(`${e.message} at epoch ${epoch + 1}, iteration ${it + 1}; stopped before the update — last good checkpoint ${lastCkpt} in ${runDir} is intact (try a lower learning rate, then --resume)`);
         throw e;
       }
       globalIter++;
@@ -198,10 +191,10 @@ export function train(p: TrainParts): TrainResult {
         losses['lossG'] = lossG.item();
         losses['ce'] = ce.item();
         losses['bns'] = bn.item();
-        assertFinite({ 'generator loss': losses['lossG']! }, epoch, it, runDir, lastCkpt);
+        assertFinite({ 'generator loss': losses['lossG']! });
         generator.zeroGrad();
         lossG.backward();
-        assertFiniteGrads('generator', generator.parameters(), epoch, it, runDir, lastCkpt);
+        assertFiniteGrads('generator', generator.parameters());
         optG.step();
         x = x.detach();
         t = t.detach();
@@ -229,10 +222,10 @@ export function train(p: TrainParts): TrainResult {
         const { loss, kd } = studentLoss();
         losses['lossS'] = loss.item();
         losses['kd'] = kd.item();
-        assertFinite({ 'student loss': losses['lossS']! }, epoch, it, runDir, lastCkpt);
+        assertFinite({ 'student loss': losses['lossS']! });
         student.zeroGrad();
         loss.backward();
-        assertFiniteGrads('student', student.parameters(), epoch, it, runDir, lastCkpt);
+        assertFiniteGrads('student', student.parameters());
         optS.step();
       } else {
         const { loss } = noGrad(studentLoss);

@@ -89,7 +89,7 @@ export class ActFakeQuant extends Module {
     if (this.observerEnabled) {
       const [mn, mx] = dataMinMax(x.data);
       if (x.size === 0) throw new LrqError('ActFakeQuant: empty activation tensor');
-      if (mn !== mn) throw new NonFiniteError(`ActFakeQuant: activation of shape [${x.shape.join(', ')}] contains NaN`);
+      if (mn !== mn) throw new NonFiniteError(`ActFakeQuant: activation of shape [${x.shape.join(', ')}] became NaN`);
       this.observe(mn, mx);
     }
     if (!this.fakeQuantEnabled) return x;

@@ -30,7 +30,7 @@ export function initialRange(): RangeState {
  */
 export function observeRange(mode: RangeMode, s: RangeState, min: number, max: number, beta = 0.9): RangeState {
   if (!Number.isFinite(min) || !Number.isFinite(max)) {
-    throw new NonFiniteError(`observer (${mode}): batch range [${min}, ${max}] is not finite`);
+    throw new NonFiniteError(`observer (${mode}): batch range [${min}, ${max}] became non-finite`);
   }
   const updates = s.updates + 1;
   switch (mode) {
