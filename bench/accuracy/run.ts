@@ -14,15 +14,11 @@
 
 import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { noGrad } from '../../src/engine/tensor.js';
-import { Rng } from '../../src/engine/random.js';
 import { backend } from '../../src/engine/backend.js';
 import { loadOnnx } from '../../src/io/onnx/index.js';
-import { Generator } from '../../src/models/generator.js';
-import { prepareQat, setCalibration } from '../../src/quant/prepare.js';
-import { makeQConfig } from '../../src/quant/qconfig.js';
 import { openDataset } from '../../src/method/data.js';
 import { evaluate } from '../../src/method/evaluate.js';
+import { naiveCalibrate } from '../../src/method/naive.js';
 import { describeTeacher, quantize } from '../../src/method/quantize.js';
 
 function arg(name: string, dflt: string): string {
@@ -64,17 +60,10 @@ function emit(method: string, top1: number, t0: number): void {
 }
 
 // naive: GDFQ generator; naive-lrg: the long-range generator, whose untrained bare-LKA output is near flat.
-for (const [name, lka] of [['naive', false], ['naive-lrg', true]] as const) {
+for (const [name, longRange] of [['naive', false], ['naive-lrg', true]] as const) {
   if (!methods.includes(name)) continue;
   const t0 = Date.now();
-  const student = loadOnnx(model);
-  prepareQat(student, makeQConfig({ weightBits: wbits, actBits: abits, rangeMode: 'plain-ema' }));
-  student.eval();
-  const g = new Generator({ numClasses: info.numClasses, latentDim: 100, imgSize: info.size[0], channels: info.channels, lkaPositions: lka ? ['after_block1', 'after_block2'] : [], rng: new Rng(seed + 7919) });
-  g.train();
-  const rng = new Rng(seed);
-  noGrad(() => { for (let i = 0; i < 4; i++) student.forward(g.forward(rng.normal([64, 100]), rng.integers(0, info.numClasses, 64))); });
-  setCalibration(student, false);
+  const student = naiveCalibrate(loadOnnx(model), { wbits, abits, longRange, seed, numClasses: info.numClasses, imgSize: info.size[0], channels: info.channels });
   emit(name, evaluate(student, testSet).top1 * 100, t0);
 }
 

@@ -8,17 +8,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { noGrad } from '../engine/tensor.js';
-import { Rng } from '../engine/random.js';
 import { LrqError } from '../engine/errors.js';
 import { loadOnnx } from '../io/onnx/index.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { DEFAULT_NORMALIZATION } from '../io/datasets/index.js';
-import { Generator } from '../models/generator.js';
-import { prepareQat, setCalibration } from '../quant/prepare.js';
-import { makeQConfig } from '../quant/qconfig.js';
 import { openDataset } from './data.js';
 import { evaluate } from './evaluate.js';
+import { naiveCalibrate } from './naive.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { quantize, type QuantizeOptions } from './quantize.js';
 
@@ -44,19 +40,10 @@ test('a tiny LRQ run beats naive W4A4 (ranges from the first generator batches, 
     // 60 generator-only iterations (the calibration window, plain EMA), then 30 student iterations.
     const s = await quantize(tiny(out, { epochs: 3, itersPerEpoch: 30, batchSize: 32, warmupEpochs: 2, calibEpochs: 2, lrSteps: [], evalData: TEST, evalLimit: 1000 }));
     // Naive: same bits, activation ranges from the first 4 batches (of 64) of an untrained generator, no training.
-    const student = loadOnnx(MODEL);
-    prepareQat(student, makeQConfig({ weightBits: 4, actBits: 4, rangeMode: 'plain-ema' }));
-    student.eval();
     // The GDFQ generator, as bench/accuracy's `naive` row. (An untrained long-range generator is not a
     // fair source: its bare LKA gates shrink the output to near-flat images, var ≈ 0.05 after the final
     // BN, whose tight ranges happen to score ≈ 74% at W4A4 — a clipping effect reported in the bench.)
-    const g = new Generator({ numClasses: 10, latentDim: 100, imgSize: 32, channels: 3, lkaPositions: [], rng: new Rng(7) });
-    g.train();
-    const rng = new Rng(1);
-    noGrad(() => {
-      for (let i = 0; i < 4; i++) student.forward(g.forward(rng.normal([64, 100]), rng.integers(0, 10, 64)));
-    });
-    setCalibration(student, false);
+    const student = naiveCalibrate(loadOnnx(MODEL), { wbits: 4, abits: 4, seed: 1, numClasses: 10, imgSize: 32, channels: 3 });
     const ds = openDataset(TEST, { normalization: DEFAULT_NORMALIZATION, size: [32, 32], numClasses: 10 }).spread(1000);
     const naive = evaluate(student, ds).top1 * 100;
     assert.ok(s.quantTop1 !== null && s.fpTop1 !== null);

@@ -3,6 +3,8 @@
 # loss = output.sum()), timed with torch.set_num_threads(--threads). Prints one JSON object per line:
 # {"workload": name, "torch_ms": median, "iters": n}. Random init: FLOPs, not values, set the time.
 import argparse
+import os
+import sys
 import json
 import statistics
 import time
@@ -11,53 +13,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-class LambdaShortcut(nn.Module):
-    """akamaster option A: subsample by 2 and zero-pad channels (planes//4 on each side)."""
-
-    def __init__(self, planes):
-        super().__init__()
-        self.p = planes // 4
-
-    def forward(self, x):
-        return F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.p, self.p))
-
-
-class BasicBlock(nn.Module):
-    def __init__(self, cin, planes, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, planes, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.shortcut = LambdaShortcut(planes) if stride != 1 or cin != planes else nn.Identity()
-
-    def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return F.relu(out + self.shortcut(x))
-
-
-class ResNetCifar(nn.Module):
-    """akamaster ResNet-20 for CIFAR-10 (3 stages × 3 basic blocks, widths 16/32/64)."""
-
-    def __init__(self, n=3, classes=10):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(16)
-        layers, cin = [], 16
-        for planes, stride in ((16, 1), (32, 2), (64, 2)):
-            for i in range(n):
-                layers.append(BasicBlock(cin, planes, stride if i == 0 else 1))
-                cin = planes
-        self.layers = nn.Sequential(*layers)
-        self.linear = nn.Linear(64, classes)
-
-    def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.layers(out)
-        out = F.avg_pool2d(out, out.size()[3])
-        return self.linear(out.flatten(1))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from torch_ref import ResNet  # noqa: E402
 
 
 class Generator(nn.Module):
@@ -104,7 +61,7 @@ def workloads(batch):
     g = torch.Generator().manual_seed(0)
     out = {}
 
-    resnet_eval = ResNetCifar().eval()
+    resnet_eval = ResNet().eval()
     x = torch.randn(batch, 3, 32, 32, generator=g)
 
     def resnet_fwd():
@@ -113,7 +70,7 @@ def workloads(batch):
 
     out['resnet20_fwd'] = resnet_fwd
 
-    resnet_train = ResNetCifar().train()
+    resnet_train = ResNet().train()
     xt = torch.randn(batch, 3, 32, 32, generator=g, requires_grad=True)
 
     def resnet_fwdbwd():

@@ -3,64 +3,18 @@
 Adam lr 1e-3 betas (0.5, 0.999), batch 64), to compare with lrq's `log.jsonl` of a `--method gdfq` run.
 Not a fixture: random init differs between the two, so only the shape of the curves is comparable.
 Run: /usr/bin/python3 tools/probe/gdfq_generator_probe.py [iters] [--lka]"""
-import math, os, sys, struct, json
-import numpy as np
+import math, os, sys, json
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from torch_ref import ResNet, read_safetensors  # noqa: E402
 
 torch.set_num_threads(2)
 torch.manual_seed(0)
 HERE = os.path.dirname(os.path.abspath(__file__))
 ST = os.path.join(HERE, "..", "..", "..", "shared", "data", "models", "akamaster_cifar10", "resnet20_cifar10_akamaster.safetensors")
-
-
-def read_safetensors(path):
-    buf = open(path, "rb").read()
-    n = struct.unpack("<Q", buf[:8])[0]
-    header = json.loads(buf[8:8 + n])
-    out = {}
-    for k, v in header.items():
-        if k == "__metadata__":
-            continue
-        b, e = v["data_offsets"]
-        dt = {"F32": np.float32, "I64": np.int64}[v["dtype"]]
-        out[k] = torch.from_numpy(np.frombuffer(buf[8 + n + b:8 + n + e], dtype=dt).reshape(v["shape"]).copy())
-    return out
-
-
-class Block(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.b1 = nn.BatchNorm2d(cout)
-        self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.b2 = nn.BatchNorm2d(cout)
-        self.stride, self.padc = stride, (cout - cin) // 2
-
-    def forward(self, x):
-        out = F.relu(self.b1(self.c1(x)))
-        out = self.b2(self.c2(out))
-        sc = F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.padc, self.padc)) if self.stride != 1 or self.padc else x
-        return F.relu(out + sc)
-
-
-class ResNet(nn.Module):
-    def __init__(self, n=3, classes=10):
-        super().__init__()
-        self.stem = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
-        self.stem_bn = nn.BatchNorm2d(16)
-        blocks, cin = [], 16
-        for s, cout in enumerate([16, 32, 64]):
-            for b in range(n):
-                blocks.append(Block(cin, cout, 2 if s > 0 and b == 0 else 1))
-                cin = cout
-        self.blocks = nn.Sequential(*blocks)
-        self.fc = nn.Linear(64, classes)
-
-    def forward(self, x):
-        h = self.blocks(F.relu(self.stem_bn(self.stem(x))))
-        return self.fc(F.adaptive_avg_pool2d(h, 1).flatten(1))
 
 
 class Generator(nn.Module):  # GDFQ main.py
