@@ -21,16 +21,19 @@ export interface WeightQuantized {
   weightMse(): number;
 }
 
-/** y = conv2d(x, fakeQuant_perChannel(W), b) with the wrapped Conv2d's geometry. */
-export class QuantConv2d extends Module implements WeightQuantized {
-  /** Weight quantization on (false = the FP conv, for comparisons). */
+/**
+ * The common body of weight-quantized layers: registers the wrapped layer's weight and bias Parameters
+ * under their own names and fake-quantizes the weight per output channel (row) on demand.
+ */
+abstract class WeightQuantizedLayer extends Module implements WeightQuantized {
+  /** Weight quantization on (false = the FP layer, for comparisons). */
   fakeQuantEnabled = true;
 
-  constructor(readonly conv: Conv2d, readonly weightBits: number) {
+  constructor(layer: { weight: Tensor; bias: Tensor | null }, readonly weightBits: number, kind: string) {
     super();
-    checkBits(weightBits, 'QuantConv2d');
-    this.registerParameter('weight', conv.weight);
-    this.registerParameter('bias', conv.bias);
+    checkBits(weightBits, kind);
+    this.registerParameter('weight', layer.weight);
+    this.registerParameter('bias', layer.bias);
   }
   get weight(): Tensor {
     return this.param('weight')!;
@@ -38,40 +41,36 @@ export class QuantConv2d extends Module implements WeightQuantized {
   get bias(): Tensor | null {
     return this.param('bias');
   }
+  /** ŵ = fakeQuant_perRow(W) (STE to W). */
   quantizedWeight(): Tensor {
     return fakeQuantizeWeight(this.weight, this.weightBits);
   }
+  /** mean((ŵ − W)²). */
   weightMse(): number {
     return weightQuantMse(this.weight, this.weightBits);
   }
+  /** The weight forward uses: ŵ, or W with fake quantization off. */
+  protected effectiveWeight(): Tensor {
+    return this.fakeQuantEnabled ? this.quantizedWeight() : this.weight;
+  }
+}
+
+/** y = conv2d(x, fakeQuant_perChannel(W), b) with the wrapped Conv2d's geometry. */
+export class QuantConv2d extends WeightQuantizedLayer {
+  constructor(readonly conv: Conv2d, weightBits: number) {
+    super(conv, weightBits, 'QuantConv2d');
+  }
   override forward(x: Tensor): Tensor {
-    return this.conv.convForward(x, this.fakeQuantEnabled ? this.quantizedWeight() : this.weight);
+    return this.conv.convForward(x, this.effectiveWeight());
   }
 }
 
 /** y = x·fakeQuant_perRow(W)ᵀ + b. */
-export class QuantLinear extends Module implements WeightQuantized {
-  fakeQuantEnabled = true;
-
-  constructor(readonly linear: Linear, readonly weightBits: number) {
-    super();
-    checkBits(weightBits, 'QuantLinear');
-    this.registerParameter('weight', linear.weight);
-    this.registerParameter('bias', linear.bias);
-  }
-  get weight(): Tensor {
-    return this.param('weight')!;
-  }
-  get bias(): Tensor | null {
-    return this.param('bias');
-  }
-  quantizedWeight(): Tensor {
-    return fakeQuantizeWeight(this.weight, this.weightBits);
-  }
-  weightMse(): number {
-    return weightQuantMse(this.weight, this.weightBits);
+export class QuantLinear extends WeightQuantizedLayer {
+  constructor(readonly linear: Linear, weightBits: number) {
+    super(linear, weightBits, 'QuantLinear');
   }
   override forward(x: Tensor): Tensor {
-    return this.linear.linearForward(x, this.fakeQuantEnabled ? this.quantizedWeight() : this.weight);
+    return this.linear.linearForward(x, this.effectiveWeight());
   }
 }
