@@ -8,7 +8,7 @@ import { backend } from '../engine/backend.js';
 import { fakeQuantize } from '../engine/ops/index.js';
 import { LrqError, NonFiniteError } from '../engine/errors.js';
 import { Module } from '../nn/module.js';
-import { type RangeMode, RANGE_MODES, dataMinMax, observeRange } from './observer.js';
+import { type RangeMode, RANGE_MODES, dataMinMax, mseRange, observeRange } from './observer.js';
 
 /** Throw unless `bits` is an integer bit width in [2, 8] (the quantizer's supported range). */
 export function checkBits(bits: number, where: string): void {
@@ -90,7 +90,10 @@ export class ActFakeQuant extends Module {
       const [mn, mx] = dataMinMax(x.data);
       if (x.size === 0) throw new LrqError('ActFakeQuant: empty activation tensor');
       if (mn !== mn) throw new NonFiniteError(`ActFakeQuant: activation of shape [${x.shape.join(', ')}] became NaN`);
-      this.observe(mn, mx);
+      if (this.rangeMode === 'mse') {
+        const [lo, hi] = mseRange(x.data, this.bits);
+        this.observe(lo, hi);
+      } else this.observe(mn, mx);
     }
     if (!this.fakeQuantEnabled) return x;
     return fakeQuantize(x, Float32Array.from(this.lo.data), Float32Array.from(this.hi.data), this.bits, false);

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { initialRange, observeRange, dataMinMax } from './observer.js';
+import { initialRange, observeRange, dataMinMax, mseRange } from './observer.js';
 import { ActFakeQuant } from './fake_quantize.js';
 import { tensor } from '../engine/tensor.js';
 
@@ -77,4 +77,42 @@ test('dataMinMax flags NaN', () => {
   assert.ok(Number.isNaN(dataMinMax(new Float32Array([3, NaN, 2]))[0]));
   assert.throws(() => new ActFakeQuant(4).forward(tensor([1, NaN])), /NaN/);
   assert.throws(() => new ActFakeQuant(9), /bit width 9/);
+});
+
+/** Σ (fakeQuant(x; lo, hi, bits) − x)² over every element (the quantity mseRange minimizes). */
+function quantSse(d: Float32Array, lo: number, hi: number, bits: number): number {
+  const step = (hi - lo) / (2 ** bits - 1);
+  let s = 0;
+  for (const x of d) {
+    const c = Math.min(Math.max(x, lo), hi);
+    s += (Math.round((c - lo) / step) * step + lo - x) ** 2;
+  }
+  return s;
+}
+
+test('mse range clips a heavy tail: lower error than min–max, and no grid point does better', () => {
+  // post-ReLU-like data: half-normal |N(0,1)| with a few large outliers
+  let seed = 5;
+  const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const d = new Float32Array(7000);
+  for (let i = 0; i < d.length; i++) d[i] = Math.abs(Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd()));
+  d[10] = 12; d[20] = 9;
+  const [lo, hi] = mseRange(d, 4, 1);
+  const [mn] = dataMinMax(d);
+  assert.ok(lo < 1e-4 && hi < 0.6 * 12, `clipped range [${lo}, ${hi}]`);
+  const err = quantSse(d, lo, hi, 4);
+  assert.ok(err < 0.5 * quantSse(d, mn, 12, 4), `mse ${err} vs min–max ${quantSse(d, mn, 12, 4)}`);
+  for (let a = 1; a >= 0.2; a -= 0.05) assert.ok(err <= quantSse(d, a * mn, 12 * a, 4) * (1 + 1e-9), `α=${a} beats the search`);
+});
+
+test('mse range keeps the full span of uniform data, and ActFakeQuant(mse) feeds it to a plain EMA', () => {
+  const d = new Float32Array(1600).map((_, i) => i / 1599);
+  const [ulo, uhi] = mseRange(d, 4, 1);
+  assert.ok(ulo === 0 && uhi >= 0.95, `uniform range [${ulo}, ${uhi}]`);
+  const q = new ActFakeQuant(4, 'mse');
+  const x = new Float32Array(14000).map((_, i) => (i === 0 ? 3 : (i % 100) / 100));
+  q.forward(tensor(x, [14000]));
+  const [lo, hi] = mseRange(x, 4);
+  assert.deepEqual(q.range(), [lo, Math.fround(hi)]);
+  assert.ok(hi < 2, `outlier clipped: hi ${hi}`);
 });

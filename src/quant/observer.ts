@@ -6,9 +6,9 @@ import { LrqError, NonFiniteError } from '../engine/errors.js';
 import type { Data } from '../engine/dtype.js';
 
 /** How an activation quantizer tracks its range (spec §1.2). */
-export type RangeMode = 'gdfq-ema' | 'plain-ema' | 'minmax';
+export type RangeMode = 'gdfq-ema' | 'plain-ema' | 'minmax' | 'mse';
 
-export const RANGE_MODES: readonly RangeMode[] = ['gdfq-ema', 'plain-ema', 'minmax'];
+export const RANGE_MODES: readonly RangeMode[] = ['gdfq-ema', 'plain-ema', 'minmax', 'mse'];
 
 /** Observer state; `betaT` = β^updates (gdfq-ema's bias-correction factor), `updates` counts batches. */
 export interface RangeState {
@@ -26,7 +26,8 @@ export function initialRange(): RangeState {
 /**
  * One observer step from a batch's (min, max), returning the new state:
  * gdfq-ema: β_t ← β_t·β; lo ← (lo·β + min·(1−β))/(1−β_t) (hi likewise);
- * plain-ema: first batch lo = min, then lo ← β·lo + (1−β)·min; minmax: lo ← min(lo, min) (first batch = min).
+ * plain-ema: first batch lo = min, then lo ← β·lo + (1−β)·min; minmax: lo ← min(lo, min) (first batch = min);
+ * mse: as plain-ema, on the batch's MSE-optimal clipped range (see mseRange) passed as (min, max).
  */
 export function observeRange(mode: RangeMode, s: RangeState, min: number, max: number, beta = 0.9): RangeState {
   if (!Number.isFinite(min) || !Number.isFinite(max)) {
@@ -44,6 +45,7 @@ export function observeRange(mode: RangeMode, s: RangeState, min: number, max: n
       };
     }
     case 'plain-ema':
+    case 'mse':
       if (s.updates === 0) return { lo: min, hi: max, betaT: s.betaT, updates };
       return { lo: s.lo * beta + min * (1 - beta), hi: s.hi * beta + max * (1 - beta), betaT: s.betaT, updates };
     case 'minmax':
@@ -64,4 +66,31 @@ export function dataMinMax(d: Data): [number, number] {
     if (v !== v) return [NaN, NaN];
   }
   return [lo, hi];
+}
+
+/** Grid of clip factors α (hi' = α·max, lo' = α·min) mseRange searches: 1, 0.975, …, 0.2. */
+const CLIP_GRID = Array.from({ length: 33 }, (_, i) => 1 - 0.025 * i);
+
+/**
+ * The MSE-optimal clipped range of a batch: argmin over α ∈ CLIP_GRID of Σ (fakeQuant(x; α·min, α·max, bits) − x)²
+ * on every `stride`-th element (a deterministic subsample). Low-bit grids lose less to clipping rare
+ * outliers than to coarse steps over the full min–max span, so the optimum is usually α ≈ 0.4–0.7.
+ */
+export function mseRange(d: Data, bits: number, stride = 7): [number, number] {
+  const [mn, mx] = dataMinMax(d);
+  if (mn !== mn || mn === mx) return [mn, mx];
+  const levels = 2 ** bits - 1;
+  let best: [number, number] = [mn, mx], bestErr = Infinity;
+  for (const a of CLIP_GRID) {
+    const lo = a * mn, hi = a * mx, step = (hi - lo) / levels;
+    let err = 0;
+    for (let i = 0; i < d.length; i += stride) {
+      const x = d[i]!;
+      const c = x < lo ? lo : x > hi ? hi : x;
+      const e = Math.round((c - lo) / step) * step + lo - x;
+      err += e * e;
+    }
+    if (err < bestErr) { bestErr = err; best = [lo, hi]; }
+  }
+  return best;
 }

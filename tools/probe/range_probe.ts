@@ -48,18 +48,38 @@ for (const [wname, wpath] of Object.entries(weightSets)) {
     const s = loadOnnx(model);
     prepareQat(s, makeQConfig({ weightBits: bits, actBits: bits, rangeMode: 'plain-ema' }));
     s.eval();
-    const xs = src();
-    noGrad(() => { for (const x of xs) s.forward(x); });
-    setCalibration(s, false);
     if (wpath) {
-      // keep the freshly calibrated ranges; take only the trained weights
+      // take only the trained weights (ranges are calibrated below, on them)
       const sd = readSafetensors(wpath).tensors;
       const own = s.stateDict();
       for (const [k, v] of sd) if (!k.endsWith('.lo') && !k.endsWith('.hi') && !k.endsWith('.updates') && own.has(k)) own.get(k)!.data.set(v.data);
     }
+    const xs = src();
+    const seen = new Map<unknown, number[]>();
+    for (const [, q] of actQuantizers(s)) {
+      const f = q.forward.bind(q);
+      q.forward = (x: Tensor) => { const a = seen.get(q) ?? []; for (let i = 0; i < x.size; i += 13) a.push(x.data[i]!); seen.set(q, a); return f(x); };
+    }
+    noGrad(() => { for (const x of xs) s.forward(x); });
+    for (const [, q] of actQuantizers(s)) delete (q as { forward?: unknown }).forward;
+    setCalibration(s, false);
     const qs = actQuantizers(s);
     const his = qs.map(([, q]) => q.hi.data[0]!);
     const line: string[] = [];
+    // MSE-optimal clip per quantizer on the calibration activations: hi' = α·hi, α from a grid.
+    const mseHi = qs.map(([, q], i) => {
+      const v = seen.get(q)!, lo = q.lo.data[0]!, levels = 2 ** bits - 1;
+      let best = his[i]!, bestErr = Infinity;
+      for (let a = 1; a >= 0.3; a -= 0.025) {
+        const hi = his[i]! * a, sc = (hi - lo) / levels;
+        let e = 0;
+        for (const x of v) { const c = Math.min(Math.max(x, lo), hi); const qv = Math.round((c - lo) / sc) * sc + lo; e += (qv - x) ** 2; }
+        if (e < bestErr) { bestErr = e; best = hi; }
+      }
+      return best;
+    });
+    qs.forEach(([, q], i) => (q.hi.data[0] = mseHi[i]!));
+    line.push(`mse: ${(evaluate(s, test).top1 * 100).toFixed(2)} (α ${mseHi.map((h, i) => (h / his[i]!).toFixed(2)).slice(0, 6).join(',')}…)`);
     for (const a of [1, 0.8, 0.65, 0.5]) {
       qs.forEach(([, q], i) => (q.hi.data[0] = his[i]! * a));
       line.push(`α=${a}: ${(evaluate(s, test).top1 * 100).toFixed(2)}`);
