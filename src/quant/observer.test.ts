@@ -97,17 +97,18 @@ test('mse range clips a heavy tail: lower error than min–max, and no grid poin
   const d = new Float32Array(7000);
   for (let i = 0; i < d.length; i++) d[i] = Math.abs(Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd()));
   d[10] = 12; d[20] = 9;
-  const [lo, hi] = mseRange(d, 4, 1);
+  const [lo, hi] = mseRange(d, 4);
   const [mn] = dataMinMax(d);
   assert.ok(lo < 1e-4 && hi < 0.6 * 12, `clipped range [${lo}, ${hi}]`);
   const err = quantSse(d, lo, hi, 4);
   assert.ok(err < 0.5 * quantSse(d, mn, 12, 4), `mse ${err} vs min–max ${quantSse(d, mn, 12, 4)}`);
-  for (let a = 1; a >= 0.2; a -= 0.05) assert.ok(err <= quantSse(d, a * mn, 12 * a, 4) * (1 + 1e-9), `α=${a} beats the search`);
+  // the histogram search is approximate: no grid point may beat it by more than 2%
+  for (let a = 1; a >= 0.2; a -= 0.05) assert.ok(err <= quantSse(d, a * mn, 12 * a, 4) * 1.02, `α=${a} beats the search`);
 });
 
 test('mse range keeps the full span of uniform data, and ActFakeQuant(mse) feeds it to a plain EMA', () => {
   const d = new Float32Array(1600).map((_, i) => i / 1599);
-  const [ulo, uhi] = mseRange(d, 4, 1);
+  const [ulo, uhi] = mseRange(d, 4);
   assert.ok(ulo === 0 && uhi >= 0.95, `uniform range [${ulo}, ${uhi}]`);
   const q = new ActFakeQuant(4, 'mse');
   const x = new Float32Array(14000).map((_, i) => (i === 0 ? 3 : (i % 100) / 100));
