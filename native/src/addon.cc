@@ -596,7 +596,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // activation-sized buffers come from the brk heap, fragment it and are never returned: RSS grew
   // ~0.7 GB per 1,000 training iterations. A fixed threshold (setting it disables the dynamic rule)
   // keeps buffers of >= 64 KB in their own mappings, returned to the OS on free; reuse is the pool's job.
-  mallopt(M_MMAP_THRESHOLD, (int)kPoolMin);
+  // (LRQ_NO_MALLOPT=1 keeps glibc's default, for A/B runs: engine bench times were the same either way.)
+  if (!std::getenv("LRQ_NO_MALLOPT")) mallopt(M_MMAP_THRESHOLD, (int)kPoolMin);
 #define EXPORT(name, fn) exports.Set(name, Napi::Function::New(env, fn, name))
   EXPORT("threads", Threads);
   EXPORT("poolStats", PoolStats);
