@@ -91,7 +91,7 @@ export class ActFakeQuant extends Module {
       if (x.size === 0) throw new LrqError('ActFakeQuant: empty activation tensor');
       if (mn !== mn) throw new NonFiniteError(`ActFakeQuant: activation of shape [${x.shape.join(', ')}] became NaN`);
       if (this.rangeMode === 'mse') {
-        const [lo, hi] = mseRange(x.data, this.bits);
+        const [lo, hi] = mseRange(x.data, this.bits, [mn, mx]);
         this.observe(lo, hi);
       } else this.observe(mn, mx);
     }

@@ -76,11 +76,12 @@ const MSE_BINS = 2048;
 /**
  * The MSE-optimal clipped range of a batch: argmin over α ∈ CLIP_GRID of Σ (fakeQuant(x; α·min, α·max, bits) − x)²,
  * evaluated on a 2,048-bin histogram of x (one pass over the data; each value stands at its bin centre).
+ * `minMax` is the batch's (min, max) when the caller already has it.
  * Low-bit grids lose less to clipping rare outliers than to coarse steps over the full min–max span, so
  * the optimum on post-ReLU activations is usually α ≈ 0.4–0.7.
  */
-export function mseRange(d: Data, bits: number): [number, number] {
-  const [mn, mx] = dataMinMax(d);
+export function mseRange(d: Data, bits: number, minMax: [number, number] = dataMinMax(d)): [number, number] {
+  const [mn, mx] = minMax;
   if (mn !== mn || mn === mx) return [mn, mx];
   const width = (mx - mn) / MSE_BINS;
   const hist = new Float64Array(MSE_BINS);
