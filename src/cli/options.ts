@@ -4,6 +4,7 @@
 import { InvalidArgumentError, Option } from 'commander';
 import type { QuantizeConfig } from '../method/config.js';
 import { BASE_DEFAULTS, FAST_PRESET, PAPER_PRESET, kebab, methodDefaults } from '../method/config.js';
+import { RANGE_MODES } from '../quant/observer.js';
 
 type Kind = 'int' | 'float' | 'bool' | 'string' | 'ints' | 'floats' | 'list';
 interface Row { key: keyof QuantizeConfig; kind: Kind; help: string; choices?: string[] }
@@ -13,7 +14,7 @@ export const QUANTIZE_OPTIONS: Row[] = [
   { key: 'wbits', kind: 'int', help: 'weight bits, 2-8 (per-output-channel asymmetric)' },
   { key: 'abits', kind: 'int', help: 'activation bits, 2-8 (per-tensor, after every ReLU/ReLU6)' },
   { key: 'firstLast8bit', kind: 'bool', help: 'keep the first conv and the last linear at 8 bits (off: quantized like the rest, as GDFQ)' },
-  { key: 'rangeMode', kind: 'string', choices: ['gdfq-ema', 'plain-ema', 'minmax', 'mse'], help: 'activation range observer (gdfq-ema: bias-corrected EMA β=0.9 as GDFQ; mse: plain EMA of each batch\'s MSE-optimal clipped range, not in GDFQ)' },
+  { key: 'rangeMode', kind: 'string', choices: [...RANGE_MODES], help: 'activation range observer (gdfq-ema: bias-corrected EMA β=0.9 as GDFQ; mse: plain EMA of each batch\'s MSE-optimal clipped range, not in GDFQ)' },
   { key: 'seed', kind: 'int', help: 'random seed (runs are reproducible bit for bit on one machine and backend)' },
   { key: 'epochs', kind: 'int', help: 'epochs (overrides the preset)' },
   { key: 'itersPerEpoch', kind: 'int', help: 'iterations per epoch' },

@@ -3,9 +3,10 @@
 // schedule tuned for a 2-core CPU. A run's resolved config is saved as config.json in its run dir.
 
 import { LrqError } from '../engine/errors.js';
+import { type RangeMode, RANGE_MODES } from '../quant/observer.js';
 
 export type Method = 'lrq' | 'gdfq';
-export type RangeMode = 'gdfq-ema' | 'plain-ema' | 'minmax' | 'mse';
+export type { RangeMode };
 export type LkaPosition = 'after_l1' | 'after_block1' | 'after_block2';
 
 export interface QuantizeConfig {
@@ -157,7 +158,7 @@ function validateConfig(c: QuantizeConfig): void {
   }
   if (!(c.amaMargin >= 0 && c.amaMargin < Math.PI / 2)) throw new LrqError(`--ama-margin ${c.amaMargin}: must be in [0, π/2)`);
   if (c.amaSign !== 1 && c.amaSign !== -1) throw new LrqError(`--ama-sign ${c.amaSign}: must be 1 or -1`);
-  if (!['gdfq-ema', 'plain-ema', 'minmax', 'mse'].includes(c.rangeMode)) throw new LrqError(`--range-mode ${c.rangeMode}: use gdfq-ema, plain-ema, minmax or mse`);
+  if (!RANGE_MODES.includes(c.rangeMode)) throw new LrqError(`--range-mode ${c.rangeMode}: use ${RANGE_MODES.join(', ')}`);
   if (!['dkd', 'kd'].includes(c.distill)) throw new LrqError(`--distill ${c.distill}: use dkd or kd`);
   for (const p of c.lkaPositions) {
     if (!['after_l1', 'after_block1', 'after_block2'].includes(p)) throw new LrqError(`--lka-positions ${p}: use after_l1, after_block1, after_block2`);
