@@ -313,6 +313,63 @@ Napi::Value BnBackward(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value BnInferBackward(const Napi::CallbackInfo& info) {
+  return guard(info, "batchNormInferBackward", [&]() -> Napi::Value {
+    auto gy = f32(info, 0, "batchNormInferBackward"), x = f32(info, 1, "batchNormInferBackward");
+    const i64 n = num(info, 2), c = num(info, 3), hw = num(info, 4);
+    auto mean = f32(info, 5, "batchNormInferBackward"), var = f32(info, 6, "batchNormInferBackward");
+    auto gamma = f32opt(info, 7, "batchNormInferBackward");
+    const float eps = (float)dbl(info, 8);
+    const bool params = info[9].As<Napi::Boolean>();
+    need(n > 0 && c > 0 && hw > 0 && x.n == n * c * hw && gy.n == x.n, info.Env(),
+         "batchNormInferBackward: length does not match n·c·hw");
+    need(mean.n == c && var.n == c && (!gamma.p || gamma.n == c), info.Env(),
+         "batchNormInferBackward: statistics length != c");
+    auto gx = out(info.Env(), x.n);
+    auto r = Napi::Array::New(info.Env(), 3);
+    if (params) {
+      auto gg = out(info.Env(), c), gb = out(info.Env(), c);
+      bnInferBackwardDirect(gy.p, x.p, n, c, hw, mean.p, var.p, gamma.p, eps, gx.Data(), gg.Data(), gb.Data());
+      r.Set(1u, gg);
+      r.Set(2u, gb);
+    } else {
+      bnInferBackwardDirect(gy.p, x.p, n, c, hw, mean.p, var.p, gamma.p, eps, gx.Data(), nullptr, nullptr);
+      r.Set(1u, info.Env().Null());
+      r.Set(2u, info.Env().Null());
+    }
+    r.Set(0u, gx);
+    return r;
+  });
+}
+
+Napi::Value BnMoments(const Napi::CallbackInfo& info) {
+  return guard(info, "batchMoments", [&]() -> Napi::Value {
+    auto x = f32(info, 0, "batchMoments");
+    const i64 n = num(info, 1), c = num(info, 2), hw = num(info, 3);
+    need(n > 0 && c > 0 && hw > 0 && x.n == n * c * hw, info.Env(), "batchMoments: length does not match n·c·hw");
+    auto mean = out(info.Env(), c), var = out(info.Env(), c);
+    bnMomentsDirect(x.p, n, c, hw, mean.Data(), var.Data());
+    auto r = Napi::Array::New(info.Env(), 2);
+    r.Set(0u, mean);
+    r.Set(1u, var);
+    return r;
+  });
+}
+
+Napi::Value BnMomentsBackward(const Napi::CallbackInfo& info) {
+  return guard(info, "batchMomentsBackward", [&]() -> Napi::Value {
+    auto gm = f32(info, 0, "batchMomentsBackward"), gv = f32(info, 1, "batchMomentsBackward");
+    auto x = f32(info, 2, "batchMomentsBackward");
+    const i64 n = num(info, 3), c = num(info, 4), hw = num(info, 5);
+    auto mean = f32(info, 6, "batchMomentsBackward");
+    need(n > 0 && c > 0 && hw > 0 && x.n == n * c * hw, info.Env(), "batchMomentsBackward: length does not match n·c·hw");
+    need(gm.n == c && gv.n == c && mean.n == c, info.Env(), "batchMomentsBackward: statistics length != c");
+    auto gx = out(info.Env(), x.n);
+    bnMomentsBackwardDirect(gm.p, gv.p, x.p, n, c, hw, mean.p, gx.Data());
+    return gx;
+  });
+}
+
 Napi::Value Unary(const Napi::CallbackInfo& info) {
   return guard(info, "unary", [&]() -> Napi::Value {
     const std::string op = info[0].As<Napi::String>();
@@ -610,6 +667,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("batchNormTrain", BnTrain);
   EXPORT("batchNormInfer", BnInfer);
   EXPORT("batchNormTrainBackward", BnBackward);
+  EXPORT("batchNormInferBackward", BnInferBackward);
+  EXPORT("batchMoments", BnMoments);
+  EXPORT("batchMomentsBackward", BnMomentsBackward);
   EXPORT("unary", Unary);
   EXPORT("unaryBackward", UnaryBackward);
   EXPORT("binary", Binary);

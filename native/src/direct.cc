@@ -195,6 +195,74 @@ void bnBackwardDirect(const float* gy, const float* x, i64 n, i64 c, i64 hw, con
   }
 }
 
+void bnMomentsDirect(const float* x, i64 n, i64 c, i64 hw, float* mean, float* var) {
+  const i64 m = n * hw;
+  if (hw == 1) {
+    std::vector<double> s(c, 0.0), q(c, 0.0);
+    for (i64 r = 0; r < n; r++)
+      for (i64 ch = 0; ch < c; ch++) s[ch] += x[r * c + ch];
+    for (i64 ch = 0; ch < c; ch++) s[ch] /= (double)m;
+    for (i64 r = 0; r < n; r++)
+      for (i64 ch = 0; ch < c; ch++) {
+        const double d = x[r * c + ch] - s[ch];
+        q[ch] += d * d;
+      }
+    for (i64 ch = 0; ch < c; ch++) {
+      mean[ch] = (float)s[ch];
+      var[ch] = (float)(q[ch] / (double)m);
+    }
+    return;
+  }
+#pragma omp parallel for schedule(static) if (kBnPar && n * c * hw > 16384)
+  for (i64 ch = 0; ch < c; ch++) {
+    double s = 0;
+    for (i64 b = 0; b < n; b++) s += sumRun(x + (b * c + ch) * hw, hw);
+    const double mu = s / (double)m;
+    double q = 0;
+    for (i64 b = 0; b < n; b++) q += sqdevRun(x + (b * c + ch) * hw, hw, (float)mu);
+    mean[ch] = (float)mu;
+    var[ch] = (float)(q / (double)m);
+  }
+}
+
+void bnMomentsBackwardDirect(const float* gmean, const float* gvar, const float* x, i64 n, i64 c, i64 hw,
+                             const float* mean, float* gx) {
+  const double m = (double)(n * hw);
+  const i64 planes = n * c;
+#pragma omp parallel for schedule(static) if (planes * hw > 32768)
+  for (i64 p = 0; p < planes; p++) {
+    const i64 ch = p % c;
+    const float a = (float)(2.0 * gvar[ch] / m), b = (float)(gmean[ch] / m), mu = mean[ch];
+    const float* xx = x + p * hw;
+    float* out = gx + p * hw;
+#pragma omp simd
+    for (i64 k = 0; k < hw; k++) out[k] = (xx[k] - mu) * a + b;
+  }
+}
+
+void bnInferBackwardDirect(const float* gy, const float* x, i64 n, i64 c, i64 hw, const float* mean, const float* var,
+                           const float* gamma, float eps, float* gx, float* ggamma, float* gbeta) {
+  std::vector<float> sc(c);
+  for (i64 ch = 0; ch < c; ch++) sc[ch] = (float)((gamma ? gamma[ch] : 1.0) / std::sqrt((double)var[ch] + eps));
+  if (ggamma && gbeta) {  // parameter gradients: one pass per channel sums Σgy, Σgy·(x−μ) and writes dx
+#pragma omp parallel for schedule(static) if (kBnPar && n * c * hw > 16384)
+    for (i64 ch = 0; ch < c; ch++) {
+      double sg = 0, sgd = 0;
+      for (i64 b = 0; b < n; b++) {
+        const i64 o = (b * c + ch) * hw;
+        sumDotDevRun(gy + o, x + o, hw, mean[ch], sg, sgd);
+        axpbRun(gy + o, gx + o, hw, sc[ch], 0.0f);
+      }
+      gbeta[ch] = (float)sg;
+      ggamma[ch] = (float)(sgd / std::sqrt((double)var[ch] + eps));
+    }
+    return;
+  }
+  const i64 planes = n * c;
+#pragma omp parallel for schedule(static) if (planes * hw > 32768)
+  for (i64 p = 0; p < planes; p++) axpbRun(gy + p * hw, gx + p * hw, hw, sc[p % c], 0.0f);
+}
+
 // ------------------------------------------------------------------ depthwise convolution
 
 /** Copy one h×w plane into a zero-padded (h+pt+pb)×(w+pl+pr) buffer. */

@@ -50,6 +50,14 @@ void bnInferDirect(const float* x, i64 n, i64 c, i64 hw, const float* mean, cons
                    const float* beta, float eps, float* y);
 void bnBackwardDirect(const float* gy, const float* x, i64 n, i64 c, i64 hw, const float* mean, const float* var,
                       const float* gamma, float eps, float* gx, float* ggamma, float* gbeta);
+/** Batch mean and biased variance per channel (no normalized output). */
+void bnMomentsDirect(const float* x, i64 n, i64 c, i64 hw, float* mean, float* var);
+/** gx = gμ/M + 2·gσ²·(x − μ)/M per channel, M = n·hw. */
+void bnMomentsBackwardDirect(const float* gmean, const float* gvar, const float* x, i64 n, i64 c, i64 hw,
+                             const float* mean, float* gx);
+/** Inference-mode batch norm backward: gx = gy·γ/√(σ²+ε); dγ, dβ when ggamma/gbeta are non-null. */
+void bnInferBackwardDirect(const float* gy, const float* x, i64 n, i64 c, i64 hw, const float* mean, const float* var,
+                           const float* gamma, float eps, float* gx, float* ggamma, float* gbeta);
 void dwConvForward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y);
 void dwConvBackwardData(const ConvGeom& g, const float* gy, const float* w, float* gx);
 void dwConvBackwardWeights(const ConvGeom& g, const float* gy, const float* x, float* gw, float* gb);

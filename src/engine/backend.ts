@@ -64,6 +64,14 @@ export interface Backend {
   /** Backward of batchNormTrain: dx through the batch statistics, dγ = Σ gy·x̂, dβ = Σ gy. */
   batchNormTrainBackward(gy: Data, x: Data, n: number, c: number, hw: number, mean: Data, variance: Data,
     gamma: Data | null, eps: number): { gx: Data; ggamma: Data; gbeta: Data };
+  /** Backward of batchNormInfer (fixed statistics): dx = gy·γ/√(σ²+ε); with paramGrads also dγ = Σ gy·x̂,
+   *  dβ = Σ gy (else both null). */
+  batchNormInferBackward(gy: Data, x: Data, n: number, c: number, hw: number, mean: Data, variance: Data,
+    gamma: Data | null, eps: number, paramGrads: boolean): { gx: Data; ggamma: Data | null; gbeta: Data | null };
+  /** Batch statistics alone (no normalized output): μ_c and biased σ²_c of x[:, c, :]. */
+  batchMoments(x: Data, n: number, c: number, hw: number): { mean: Data; variance: Data };
+  /** Backward of batchMoments: dx = gμ_c/M + 2·gσ²_c·(x − μ_c)/M with M = n·hw. */
+  batchMomentsBackward(gmean: Data, gvar: Data, x: Data, n: number, c: number, hw: number, mean: Data): Data;
 
   // --- elementwise
   /** y = f(x). */

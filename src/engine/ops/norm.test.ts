@@ -36,6 +36,9 @@ for (const training of [true, false]) {
     const mom = training ? 0 : 0.1; // momentum 0 keeps the running buffers fixed across the finite-difference calls
     gradcheck((x, w, b) => ops.batchNorm(x!, rm, rv, w!, b!, training, mom), [randn64(rng, [4, 3, 2, 3]), randn64(rng, [3]), randn64(rng, [3])]);
     gradcheck((x) => ops.batchNorm(x!, rm, rv, null, null, training, mom), [randn64(rng, [5, 3])]);
+    // affine parameters present but frozen (the teacher's case): only dx is formed
+    const wf = randn64(rng, [3]), bf = randn64(rng, [3]);
+    gradcheck((x) => ops.batchNorm(x!, rm, rv, wf, bf, training, mom), [randn64(rng, [2, 3, 4])]);
   });
 }
 
@@ -65,6 +68,21 @@ for (const name of availableBackends()) {
       const got = withBackend(name, run(training));
       got.forEach((d, i) => assertClose(d, want[i]!, 1e-4, 1e-4, `${name} batchNorm(training=${training}) output ${i}`));
     }
+  });
+}
+
+for (const name of availableBackends()) {
+  test(`batchStats float32 parity: ${name} vs reference (values and the gradient of a loss on both)`, () => {
+    const x = rng.normal([8, 6, 5, 5], 0.5, 2).requiresGrad_();
+    const gm = rng.normal([6]), gv = rng.normal([6]);
+    const run = () => {
+      x.grad = null;
+      const s = ops.batchStats(x);
+      ops.add(ops.sum(ops.mul(s.mean, gm)), ops.sum(ops.mul(s.var, gv))).backward();
+      return [s.mean.data, s.var.data, x.grad!.data];
+    };
+    const want = withBackend('reference', run), got = withBackend(name, run);
+    got.forEach((d, i) => assertClose(d, want[i]!, 1e-5, 1e-4, `${name} batchStats output ${i}`));
   });
 }
 

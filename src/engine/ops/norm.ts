@@ -7,6 +7,7 @@ import { backend } from '../backend.js';
 import { type Data, allocLike, fmtShape } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { Tensor, result } from '../tensor.js';
+import { reshape, slice } from './shape.js';
 
 function layout(op: string, x: Tensor): { n: number; c: number; hw: number } {
   if (x.ndim < 2) throw new ShapeError(op, `expects [N, C, ...] input, got ${fmtShape(x.shape)}`);
@@ -47,19 +48,9 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   const mean = runningMean!.data.slice(), variance = runningVar!.data.slice(); // snapshot: buffers may change before backward
   const y = be.batchNormInfer(x.data, n, c, hw, mean, variance, gamma, beta, eps);
   return result('batchNorm', y, x.shape, inputs, (g) => {
-    const bk = backend();
-    const cs = [1, c, 1], xs = [n, c, hw];
-    const inv = allocLike(x.data, c);
-    for (let k = 0; k < c; k++) inv[k] = 1 / Math.sqrt(variance[k]! + eps);
-    const scale = gamma ? bk.binary('mul', gamma, cs, inv, cs, cs) : inv;
-    const gx = bk.binary('mul', g.data, xs, scale, cs, xs);
-    let ggamma: Data | null = null;
-    if (weight?.tracksGrad) {
-      const xhat = bk.binary('mul', bk.binary('sub', x.data, xs, mean, cs, xs), xs, inv, cs, xs);
-      ggamma = bk.sum(bk.binary('mul', g.data, xs, xhat, xs, xs), xs, [0, 2]);
-    }
-    const gbeta = bias?.tracksGrad ? bk.sum(g.data, xs, [0, 2]) : null;
-    return grads(x, weight, bias, gx, ggamma, gbeta);
+    const paramGrads = !!(weight?.tracksGrad || bias?.tracksGrad);
+    const r = backend().batchNormInferBackward(g.data, x.data, n, c, hw, mean, variance, gamma, eps, paramGrads);
+    return grads(x, weight, bias, r.gx, weight?.tracksGrad ? r.ggamma : null, bias?.tracksGrad ? r.gbeta : null);
   });
 }
 
@@ -79,20 +70,17 @@ function updateRunning(rm: Tensor | null, rv: Tensor | null, mean: Data, varianc
 
 /**
  * Differentiable per-channel batch statistics over all axes but 1: mean μ_c and biased variance σ²_c.
- * Backward: dx = gμ/M + gσ²·2(x − μ)/M with M = N·∏spatial.
+ * Backward: dx = gμ/M + gσ²·2(x − μ)/M with M = N·∏spatial. Both come from one [2, C] moments node, so
+ * the full-size gradient is formed once (one fused kernel) however many of the two the loss uses.
  */
 export function batchStats(x: Tensor): { mean: Tensor; var: Tensor } {
   const { n, c, hw } = layout('batchStats', x);
-  const m = n * hw;
-  const { mean, variance } = backend().batchNormTrain(x.data, n, c, hw, null, null, 0);
-  const xs = [n, c, hw], cs = [1, c, 1];
-  const meanT = result('batchStats.mean', mean, [c], [x], (g) => [
-    new Tensor(backend().broadcastTo(backend().affine(g.data, 1 / m, 0), cs, xs), x.shape),
+  const { mean, variance } = backend().batchMoments(x.data, n, c, hw);
+  const both = allocLike(mean, 2 * c);
+  both.set(mean, 0);
+  both.set(variance, c);
+  const moments = result('batchStats', both, [2, c], [x], (g) => [
+    new Tensor(backend().batchMomentsBackward(g.data.subarray(0, c), g.data.subarray(c), x.data, n, c, hw, mean), x.shape),
   ]);
-  const varT = result('batchStats.var', variance, [c], [x], (g) => {
-    const bk = backend();
-    const centered = bk.binary('sub', x.data, xs, mean, cs, xs);
-    return [new Tensor(bk.binary('mul', centered, xs, bk.affine(g.data, 2 / m, 0), cs, xs), x.shape)];
-  });
-  return { mean: meanT, var: varT };
+  return { mean: reshape(slice(moments, 0, 0, 1), [c]), var: reshape(slice(moments, 0, 1, 2), [c]) };
 }

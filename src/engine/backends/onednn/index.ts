@@ -82,6 +82,20 @@ export function makeOnednnBackend(nat: NativeAddon): Backend {
       const [gx, ggamma, gbeta] = nat.batchNormTrainBackward(F(gy), F(x), n, c, hw, F(mean), F(variance), FN(gamma), eps);
       return { gx, ggamma, gbeta };
     },
+    batchNormInferBackward: (gy, x, n, c, hw, mean, variance, gamma, eps, paramGrads) => {
+      if (!f32(gy, x, mean, variance, gamma)) return ref.batchNormInferBackward(gy, x, n, c, hw, mean, variance, gamma, eps, paramGrads);
+      const [gx, ggamma, gbeta] = nat.batchNormInferBackward(F(gy), F(x), n, c, hw, F(mean), F(variance), FN(gamma), eps, paramGrads);
+      return { gx, ggamma, gbeta };
+    },
+    batchMoments: (x, n, c, hw) => {
+      if (!f32(x)) return ref.batchMoments(x, n, c, hw);
+      const [mean, variance] = nat.batchMoments(F(x), n, c, hw);
+      return { mean, variance };
+    },
+    batchMomentsBackward: (gmean, gvar, x, n, c, hw, mean) =>
+      f32(gmean, gvar, x, mean)
+        ? nat.batchMomentsBackward(F(gmean), F(gvar), F(x), n, c, hw, F(mean))
+        : ref.batchMomentsBackward(gmean, gvar, x, n, c, hw, mean),
 
     unary: (op, x, args) => {
       if (!f32(x)) return ref.unary(op, x, args);

@@ -21,6 +21,10 @@ export interface NativeAddon {
     gamma: Float32Array | null, beta: Float32Array | null, eps: number): Float32Array;
   batchNormTrainBackward(gy: Float32Array, x: Float32Array, n: number, c: number, hw: number, mean: Float32Array,
     variance: Float32Array, gamma: Float32Array | null, eps: number): [Float32Array, Float32Array, Float32Array];
+  batchNormInferBackward(gy: Float32Array, x: Float32Array, n: number, c: number, hw: number, mean: Float32Array,
+    variance: Float32Array, gamma: Float32Array | null, eps: number, paramGrads: boolean): [Float32Array, Float32Array | null, Float32Array | null];
+  batchMoments(x: Float32Array, n: number, c: number, hw: number): [Float32Array, Float32Array];
+  batchMomentsBackward(gmean: Float32Array, gvar: Float32Array, x: Float32Array, n: number, c: number, hw: number, mean: Float32Array): Float32Array;
   /** null when the op has no native version. */
   unary(op: string, x: Float32Array, alpha: number, lo: number, hi: number): Float32Array | null;
   unaryBackward(op: string, gy: Float32Array, x: Float32Array, y: Float32Array, alpha: number, lo: number, hi: number): Float32Array | null;

@@ -171,9 +171,30 @@ test('batch norm: train, infer and backward match reference (with and without af
         close(gb.gx, wb.gx, 'gx', 1e-3, 1e-4);
         close(gb.ggamma, wb.ggamma, 'ggamma', 1e-4, 1e-3);
         close(gb.gbeta, wb.gbeta, 'gbeta', 1e-4, 1e-3);
+        for (const params of [true, false]) {
+          const gi = dnn.batchNormInferBackward(gy, x, n, c, hw, want.mean, want.variance, gm, eps, params);
+          const wi = ref.batchNormInferBackward(gy, x, n, c, hw, want.mean, want.variance, gm, eps, params);
+          close(gi.gx, wi.gx, 'infer gx', 1e-5, 1e-5);
+          assert.equal(gi.ggamma === null, !params);
+          if (params) {
+            close(gi.ggamma!, wi.ggamma!, 'infer ggamma', 1e-4, 1e-3);
+            close(gi.gbeta!, wi.gbeta!, 'infer gbeta', 1e-4, 1e-3);
+          }
+        }
       }
     }
   }
+});
+
+test('batch moments and their backward match reference (planes above the parallel threshold, hw = 1)', { skip }, () => {
+  for (const [n, c, hw] of [[4, 3, 25], [8, 16, 1], [16, 8, 1024]] as const) {
+    const x = rand(n * c * hw, 41, -2, 3), gm = rand(c, 42), gv = rand(c, 43);
+    const got = dnn.batchMoments(x, n, c, hw), want = ref.batchMoments(x, n, c, hw);
+    close(got.mean, want.mean, 'mean');
+    close(got.variance, want.variance, 'variance');
+    close(dnn.batchMomentsBackward(gm, gv, x, n, c, hw, want.mean), ref.batchMomentsBackward(gm, gv, x, n, c, hw, want.mean), 'gx', 1e-6, 1e-5);
+  }
+  assert.throws(() => dnn.batchMoments(rand(10, 1), 2, 3, 2), /batchMoments.*length/);
 });
 
 test('unary ops and their backward match reference', { skip }, () => {

@@ -4,7 +4,7 @@
 import { type Backend, registerBackend } from '../../backend.js';
 import { conv2d, conv2dBackwardData, conv2dBackwardWeights } from './conv.js';
 import { matmul } from './matmul.js';
-import { batchNormInfer, batchNormTrain, batchNormTrainBackward } from './batchnorm.js';
+import { batchMoments, batchMomentsBackward, batchNormInfer, batchNormInferBackward, batchNormTrain, batchNormTrainBackward } from './batchnorm.js';
 import { affine, binary, unary, unaryBackward } from './elementwise.js';
 import { max, sum } from './reduce.js';
 import { broadcastTo, concat, pad, slice, sliceBackward, transpose } from './layout.js';
@@ -18,7 +18,7 @@ export const referenceBackend: Backend = {
   threads: () => 1,
   conv2d, conv2dBackwardData, conv2dBackwardWeights,
   matmul,
-  batchNormTrain, batchNormInfer, batchNormTrainBackward,
+  batchNormTrain, batchNormInfer, batchNormTrainBackward, batchNormInferBackward, batchMoments, batchMomentsBackward,
   unary, unaryBackward, binary, affine,
   sum, max, broadcastTo, transpose, slice, sliceBackward, pad, concat,
   avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, upsampleNearest, upsampleNearestBackward,
