@@ -34,7 +34,7 @@ const tiny = (out: string, extra: Partial<QuantizeOptions> = {}): QuantizeOption
   seed: 3, progress: false, export: false, report: false, ...extra,
 });
 
-test('a tiny LRQ run beats naive W4A4 (ranges from the first generator batches, no training)', { skip }, async () => {
+test('a tiny LRQ run beats naive W4A4 (ranges from the first generator batches, no training)', { skip }, async (t) => {
   const out = tmp();
   try {
     // 60 generator-only iterations (the calibration window, plain EMA), then 30 student iterations.
@@ -47,7 +47,9 @@ test('a tiny LRQ run beats naive W4A4 (ranges from the first generator batches, 
     const ds = openDataset(TEST, { normalization: DEFAULT_NORMALIZATION, size: [32, 32], numClasses: 10 }).spread(1000);
     const naive = evaluate(student, ds).top1 * 100;
     assert.ok(s.quantTop1 !== null && s.fpTop1 !== null);
-    // Measured: student ≈ 69%, naive ≈ 55–60%, FP 79.5% on these 1,000 images.
+    t.diagnostic(`student ${s.quantTop1}%, naive ${naive}%, FP ${s.fpTop1}% on 1,000 test images`);
+    // Measured: student 74.5% (fast preset's BNS weight 1; ≈ 61–69% with 0.1, which made this margin
+    // fragile), naive 58.5%, FP 79.5% on these 1,000 images.
     assert.ok(s.quantTop1! > naive + 3, `trained student ${s.quantTop1}% vs naive ${naive}%`);
     assert.ok(s.quantTop1! <= s.fpTop1! + 1);
     const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
