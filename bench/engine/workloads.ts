@@ -1,13 +1,11 @@
 // The engine benchmark's workloads, built from the functional ops so they mirror tools/bench/engine_torch.py
 // line for line: ResNet-20 (akamaster, option-A shortcuts) eval forward and train-mode forward+backward,
 // the GDFQ generator forward+backward (train mode), and the LKA block forward+backward. Loss = output.sum().
-// One difference, as lrq runs real models: a BN followed by a ReLU is one fused op here (batchNormRelu, what
-// GraphModule does for imported graphs); PyTorch's eager side runs the two separately.
 // Random init (values do not change the time); each workload also reports its forward FLOPs.
 
 import { Tensor } from '../../src/engine/tensor.js';
 import { conv2d, type Conv2dOptions } from '../../src/engine/ops/conv.js';
-import { batchNorm, batchNormRelu } from '../../src/engine/ops/norm.js';
+import { batchNorm } from '../../src/engine/ops/norm.js';
 import { relu, leakyRelu, tanh } from '../../src/engine/ops/unary.js';
 import { add, mul } from '../../src/engine/ops/binary.js';
 import { linear } from '../../src/engine/ops/linear.js';
@@ -68,7 +66,6 @@ function bnParams(c: number, eps = 1e-5, affine = true): Bn {
   };
 }
 const bn = (x: Tensor, p: Bn, training: boolean): Tensor => batchNorm(x, p.rm, p.rv, p.w, p.b, training, 0.1, p.eps);
-const bnRelu = (x: Tensor, p: Bn, training: boolean): Tensor => batchNormRelu(x, p.rm, p.rv, p.w, p.b, training, 0.1, p.eps);
 
 /** ResNet-20 for CIFAR (akamaster): returns forward(x, training, counter). */
 function resnet20(): (x: Tensor, training: boolean, k: Counter) => Tensor {
@@ -84,9 +81,9 @@ function resnet20(): (x: Tensor, training: boolean, k: Counter) => Tensor {
   }
   const fcW = randn([10, 64]), fcB = randn([10]);
   return (x, training, k) => {
-    let out = bnRelu(k.conv(x, conv1, null, { padding: 1 }), bn1, training);
+    let out = relu(bn(k.conv(x, conv1, null, { padding: 1 }), bn1, training));
     for (const b of blocks) {
-      let y = bnRelu(k.conv(out, b.w1, null, { stride: b.stride, padding: 1 }), b.b1, training);
+      let y = relu(bn(k.conv(out, b.w1, null, { stride: b.stride, padding: 1 }), b.b1, training));
       y = bn(k.conv(y, b.w2, null, { padding: 1 }), b.b2, training);
       // Option A shortcut: x[:, :, ::2, ::2] zero-padded with planes/4 channels on each side.
       const sc = b.down

@@ -266,10 +266,8 @@ Napi::Value BnTrain(const Napi::CallbackInfo& info) {
     const float eps = (float)dbl(info, 6);
     need(n > 0 && c > 0 && hw > 0 && x.n == n * c * hw, info.Env(), "batchNormTrain: length does not match n·c·hw");
     need((!gamma.p || gamma.n == c) && (!beta.p || beta.n == c), info.Env(), "batchNormTrain: affine length != c");
-    const bool relu = info.Length() > 7 && info[7].ToBoolean();
     auto y = out(info.Env(), x.n), mean = out(info.Env(), c), var = out(info.Env(), c);
-    if (useDnnlBn && !relu) bnTrain(x.p, n, c, hw, gamma.p, beta.p, eps, y.Data(), mean.Data(), var.Data());
-    else bnTrainDirect(x.p, n, c, hw, gamma.p, beta.p, eps, y.Data(), mean.Data(), var.Data(), relu);
+    (useDnnlBn ? bnTrain : bnTrainDirect)(x.p, n, c, hw, gamma.p, beta.p, eps, y.Data(), mean.Data(), var.Data());
     auto r = Napi::Array::New(info.Env(), 3);
     r.Set(0u, y);
     r.Set(1u, mean);
@@ -288,10 +286,8 @@ Napi::Value BnInfer(const Napi::CallbackInfo& info) {
     need(n > 0 && c > 0 && hw > 0 && x.n == n * c * hw, info.Env(), "batchNormInfer: length does not match n·c·hw");
     need(mean.n == c && var.n == c && (!gamma.p || gamma.n == c) && (!beta.p || beta.n == c), info.Env(),
          "batchNormInfer: statistics length != c");
-    const bool relu = info.Length() > 9 && info[9].ToBoolean();
     auto y = out(info.Env(), x.n);
-    if (useDnnlBn && !relu) bnInfer(x.p, n, c, hw, mean.p, var.p, gamma.p, beta.p, eps, y.Data());
-    else bnInferDirect(x.p, n, c, hw, mean.p, var.p, gamma.p, beta.p, eps, y.Data(), relu);
+    (useDnnlBn ? bnInfer : bnInferDirect)(x.p, n, c, hw, mean.p, var.p, gamma.p, beta.p, eps, y.Data());
     return y;
   });
 }
@@ -307,11 +303,8 @@ Napi::Value BnBackward(const Napi::CallbackInfo& info) {
          "batchNormTrainBackward: length does not match n·c·hw");
     need(mean.n == c && var.n == c && (!gamma.p || gamma.n == c), info.Env(),
          "batchNormTrainBackward: statistics length != c");
-    auto ym = info.Length() > 9 ? f32opt(info, 9, "batchNormTrainBackward") : F32{nullptr, 0};
-    need(!ym.p || ym.n == x.n, info.Env(), "batchNormTrainBackward: fused output length != x length");
     auto gx = out(info.Env(), x.n), gg = out(info.Env(), c), gb = out(info.Env(), c);
-    if (useDnnlBn && !ym.p) bnBackward(gy.p, x.p, n, c, hw, mean.p, var.p, gamma.p, eps, gx.Data(), gg.Data(), gb.Data());
-    else bnBackwardDirect(gy.p, x.p, n, c, hw, mean.p, var.p, gamma.p, eps, gx.Data(), gg.Data(), gb.Data(), ym.p);
+    (useDnnlBn ? bnBackward : bnBackwardDirect)(gy.p, x.p, n, c, hw, mean.p, var.p, gamma.p, eps, gx.Data(), gg.Data(), gb.Data());
     auto r = Napi::Array::New(info.Env(), 3);
     r.Set(0u, gx);
     r.Set(1u, gg);
@@ -328,8 +321,6 @@ Napi::Value BnInferBackward(const Napi::CallbackInfo& info) {
     auto gamma = f32opt(info, 7, "batchNormInferBackward");
     const float eps = (float)dbl(info, 8);
     const bool params = info[9].As<Napi::Boolean>();
-    auto ym = info.Length() > 10 ? f32opt(info, 10, "batchNormInferBackward") : F32{nullptr, 0};
-    need(!ym.p || ym.n == x.n, info.Env(), "batchNormInferBackward: fused output length != x length");
     need(n > 0 && c > 0 && hw > 0 && x.n == n * c * hw && gy.n == x.n, info.Env(),
          "batchNormInferBackward: length does not match n·c·hw");
     need(mean.n == c && var.n == c && (!gamma.p || gamma.n == c), info.Env(),
@@ -338,11 +329,11 @@ Napi::Value BnInferBackward(const Napi::CallbackInfo& info) {
     auto r = Napi::Array::New(info.Env(), 3);
     if (params) {
       auto gg = out(info.Env(), c), gb = out(info.Env(), c);
-      bnInferBackwardDirect(gy.p, x.p, n, c, hw, mean.p, var.p, gamma.p, eps, gx.Data(), gg.Data(), gb.Data(), ym.p);
+      bnInferBackwardDirect(gy.p, x.p, n, c, hw, mean.p, var.p, gamma.p, eps, gx.Data(), gg.Data(), gb.Data());
       r.Set(1u, gg);
       r.Set(2u, gb);
     } else {
-      bnInferBackwardDirect(gy.p, x.p, n, c, hw, mean.p, var.p, gamma.p, eps, gx.Data(), nullptr, nullptr, ym.p);
+      bnInferBackwardDirect(gy.p, x.p, n, c, hw, mean.p, var.p, gamma.p, eps, gx.Data(), nullptr, nullptr);
       r.Set(1u, info.Env().Null());
       r.Set(2u, info.Env().Null());
     }

@@ -76,47 +76,10 @@ static inline void axpbRun(const float* x, float* y, i64 len, float a, float b) 
   for (i64 j = 0; j < len; j++) y[j] = x[j] * a + b;
 }
 
-/** y = max(x·a + b, 0) (batch norm fused with the ReLU that follows it). */
-static inline void axpbReluRun(const float* x, float* y, i64 len, float a, float b) {
-#pragma omp simd
-  for (i64 j = 0; j < len; j++) y[j] = std::max(x[j] * a + b, 0.0f);
-}
-
-static inline void affineRun(const float* x, float* y, i64 len, float a, float b, bool relu) {
-  if (relu) axpbReluRun(x, y, len, a, b);
-  else axpbRun(x, y, len, a, b);
-}
-
-/** Σ g·[y>0] and Σ g·[y>0]·(x − m) over a run: the sums of sumDotDevRun behind a fused ReLU's mask. */
-static inline void sumDotDevMaskedRun(const float* gy, const float* x, const float* y, i64 len, float m, double& sg,
-                                      double& sd) {
-  float a[16] = {0}, b[16] = {0};
-  i64 j = 0;
-  for (; j + 16 <= len; j += 16)
-#pragma omp simd
-    for (int t = 0; t < 16; t++) {
-      const float g = y[j + t] > 0.f ? gy[j + t] : 0.f;
-      a[t] += g;
-      b[t] += g * (x[j + t] - m);
-    }
-  double s = 0, d = 0;
-  for (int t = 0; t < 16; t++) {
-    s += a[t];
-    d += b[t];
-  }
-  for (; j < len; j++) {
-    const double g = y[j] > 0.f ? gy[j] : 0.f;
-    s += g;
-    d += g * ((double)x[j] - m);
-  }
-  sg += s;
-  sd += d;
-}
-
 static const bool kBnPar = true;
 
 void bnTrainDirect(const float* x, i64 n, i64 c, i64 hw, const float* gamma, const float* beta, float eps, float* y,
-                   float* mean, float* var, bool relu) {
+                   float* mean, float* var) {
   const i64 m = n * hw;
   if (hw == 1) {  // [N, C]: accumulate rows, channels contiguous
     std::vector<double> s(c, 0.0), q(c, 0.0);
@@ -140,10 +103,7 @@ void bnTrainDirect(const float* x, i64 n, i64 c, i64 hw, const float* gamma, con
     }
 #pragma omp parallel for if (n * c > 32768)
     for (i64 r = 0; r < n; r++)
-      for (i64 ch = 0; ch < c; ch++) {
-        const float v = x[r * c + ch] * sc[ch] + sh[ch];
-        y[r * c + ch] = relu ? std::max(v, 0.0f) : v;
-      }
+      for (i64 ch = 0; ch < c; ch++) y[r * c + ch] = x[r * c + ch] * sc[ch] + sh[ch];
     return;
   }
 #pragma omp parallel for schedule(static) if (kBnPar && n * c * hw > 16384)
@@ -159,12 +119,12 @@ void bnTrainDirect(const float* x, i64 n, i64 c, i64 hw, const float* gamma, con
     const double inv = 1.0 / std::sqrt(vr + eps);
     const double scale = (gamma ? gamma[ch] : 1.0) * inv;
     const float sc = (float)scale, sh = (float)((beta ? beta[ch] : 0.0) - mu * scale);
-    for (i64 b = 0; b < n; b++) affineRun(x + (b * c + ch) * hw, y + (b * c + ch) * hw, hw, sc, sh, relu);
+    for (i64 b = 0; b < n; b++) axpbRun(x + (b * c + ch) * hw, y + (b * c + ch) * hw, hw, sc, sh);
   }
 }
 
 void bnInferDirect(const float* x, i64 n, i64 c, i64 hw, const float* mean, const float* var, const float* gamma,
-                   const float* beta, float eps, float* y, bool relu) {
+                   const float* beta, float eps, float* y) {
   std::vector<float> sc(c), sh(c);
   for (i64 ch = 0; ch < c; ch++) {
     const double inv = 1.0 / std::sqrt((double)var[ch] + eps);
@@ -176,14 +136,12 @@ void bnInferDirect(const float* x, i64 n, i64 c, i64 hw, const float* mean, cons
 #pragma omp parallel for schedule(static) if (planes * hw > 32768)
   for (i64 p = 0; p < planes; p++) {
     const i64 ch = p % c;
-    affineRun(x + p * hw, y + p * hw, hw, sc[ch], sh[ch], relu);
+    axpbRun(x + p * hw, y + p * hw, hw, sc[ch], sh[ch]);
   }
 }
 
 void bnBackwardDirect(const float* gy, const float* x, i64 n, i64 c, i64 hw, const float* mean, const float* var,
-                      const float* gamma, float eps, float* gx, float* ggamma, float* gbeta, const float* ymask) {
-  // ymask (fused ReLU): the gradient reaching the BN output is gy where the fused output y > 0, else 0.
-  auto gOf = [&](i64 k) -> float { return ymask && !(ymask[k] > 0.f) ? 0.f : gy[k]; };
+                      const float* gamma, float eps, float* gx, float* ggamma, float* gbeta) {
   const i64 m = n * hw;
   auto coeffs = [&](i64 ch, double sg, double sgx, float& a, float& b, float& d) {
     // gx = γ·inv/M · (M·gy − Σgy − x̂·Σgy·x̂) = a·gy + b·x + d
@@ -197,7 +155,7 @@ void bnBackwardDirect(const float* gy, const float* x, i64 n, i64 c, i64 hw, con
     std::vector<double> sg(c, 0.0), sgx(c, 0.0);
     for (i64 r = 0; r < n; r++)
       for (i64 ch = 0; ch < c; ch++) {
-        const double g = gOf(r * c + ch);
+        const double g = gy[r * c + ch];
         sg[ch] += g;
         sgx[ch] += g * ((double)x[r * c + ch] - mean[ch]);
       }
@@ -209,7 +167,7 @@ void bnBackwardDirect(const float* gy, const float* x, i64 n, i64 c, i64 hw, con
       coeffs(ch, sg[ch], sgx[ch] * inv, A[ch], B[ch], D[ch]);
     }
     for (i64 r = 0; r < n; r++)
-      for (i64 ch = 0; ch < c; ch++) gx[r * c + ch] = A[ch] * gOf(r * c + ch) + B[ch] * x[r * c + ch] + D[ch];
+      for (i64 ch = 0; ch < c; ch++) gx[r * c + ch] = A[ch] * gy[r * c + ch] + B[ch] * x[r * c + ch] + D[ch];
     return;
   }
 #pragma omp parallel for schedule(static) if (kBnPar && n * c * hw > 16384)
@@ -218,8 +176,7 @@ void bnBackwardDirect(const float* gy, const float* x, i64 n, i64 c, i64 hw, con
     double sg = 0, sgd = 0;
     for (i64 b = 0; b < n; b++) {
       const i64 o = (b * c + ch) * hw;
-      if (ymask) sumDotDevMaskedRun(gy + o, x + o, ymask + o, hw, mu, sg, sgd);
-      else sumDotDevRun(gy + o, x + o, hw, mu, sg, sgd);
+      sumDotDevRun(gy + o, x + o, hw, mu, sg, sgd);
     }
     const double inv = 1.0 / std::sqrt((double)var[ch] + eps);
     const double sgx = sgd * inv;
@@ -232,14 +189,8 @@ void bnBackwardDirect(const float* gy, const float* x, i64 n, i64 c, i64 hw, con
       const float* g = gy + o;
       const float* xx = x + o;
       float* out = gx + o;
-      if (ymask) {
-        const float* yy = ymask + o;
 #pragma omp simd
-        for (i64 k = 0; k < hw; k++) out[k] = (yy[k] > 0.f ? A * g[k] : 0.f) + B * xx[k] + D;
-      } else {
-#pragma omp simd
-        for (i64 k = 0; k < hw; k++) out[k] = A * g[k] + B * xx[k] + D;
-      }
+      for (i64 k = 0; k < hw; k++) out[k] = A * g[k] + B * xx[k] + D;
     }
   }
 }
@@ -289,15 +240,8 @@ void bnMomentsBackwardDirect(const float* gmean, const float* gvar, const float*
   }
 }
 
-/** gx = gy·s (s = γ/√(σ²+ε)), zero where a fused ReLU's output is not positive. */
-static inline void scaleMaskedRun(const float* gy, const float* y, float* gx, i64 len, float s) {
-  if (!y) return axpbRun(gy, gx, len, s, 0.0f);
-#pragma omp simd
-  for (i64 j = 0; j < len; j++) gx[j] = y[j] > 0.f ? gy[j] * s : 0.f;
-}
-
 void bnInferBackwardDirect(const float* gy, const float* x, i64 n, i64 c, i64 hw, const float* mean, const float* var,
-                           const float* gamma, float eps, float* gx, float* ggamma, float* gbeta, const float* ymask) {
+                           const float* gamma, float eps, float* gx, float* ggamma, float* gbeta) {
   std::vector<float> sc(c);
   for (i64 ch = 0; ch < c; ch++) sc[ch] = (float)((gamma ? gamma[ch] : 1.0) / std::sqrt((double)var[ch] + eps));
   if (ggamma && gbeta) {  // parameter gradients: one pass per channel sums Σgy, Σgy·(x−μ) and writes dx
@@ -306,9 +250,8 @@ void bnInferBackwardDirect(const float* gy, const float* x, i64 n, i64 c, i64 hw
       double sg = 0, sgd = 0;
       for (i64 b = 0; b < n; b++) {
         const i64 o = (b * c + ch) * hw;
-        if (ymask) sumDotDevMaskedRun(gy + o, x + o, ymask + o, hw, mean[ch], sg, sgd);
-        else sumDotDevRun(gy + o, x + o, hw, mean[ch], sg, sgd);
-        scaleMaskedRun(gy + o, ymask ? ymask + o : nullptr, gx + o, hw, sc[ch]);
+        sumDotDevRun(gy + o, x + o, hw, mean[ch], sg, sgd);
+        axpbRun(gy + o, gx + o, hw, sc[ch], 0.0f);
       }
       gbeta[ch] = (float)sg;
       ggamma[ch] = (float)(sgd / std::sqrt((double)var[ch] + eps));
@@ -317,7 +260,7 @@ void bnInferBackwardDirect(const float* gy, const float* x, i64 n, i64 c, i64 hw
   }
   const i64 planes = n * c;
 #pragma omp parallel for schedule(static) if (planes * hw > 32768)
-  for (i64 p = 0; p < planes; p++) scaleMaskedRun(gy + p * hw, ymask ? ymask + p * hw : nullptr, gx + p * hw, hw, sc[p % c]);
+  for (i64 p = 0; p < planes; p++) axpbRun(gy + p * hw, gx + p * hw, hw, sc[p % c], 0.0f);
 }
 
 // ------------------------------------------------------------------ depthwise convolution

@@ -44,14 +44,12 @@ bool eltwiseDnnl(const std::string& op, const float* x, i64 len, float alpha, fl
 void geluBackward(const float* gy, const float* x, i64 len, float* gx);
 
 // ---- direct kernels (direct.cc): barrier-free batch norm, depthwise convolution (groups = c = oc)
-// relu: the output is max(y, 0) (BN fused with the ReLU after it); ymask: the fused output y, whose
-// non-positive entries block the incoming gradient (the ReLU's backward), null when not fused.
 void bnTrainDirect(const float* x, i64 n, i64 c, i64 hw, const float* gamma, const float* beta, float eps, float* y,
-                   float* mean, float* var, bool relu);
+                   float* mean, float* var);
 void bnInferDirect(const float* x, i64 n, i64 c, i64 hw, const float* mean, const float* var, const float* gamma,
-                   const float* beta, float eps, float* y, bool relu);
+                   const float* beta, float eps, float* y);
 void bnBackwardDirect(const float* gy, const float* x, i64 n, i64 c, i64 hw, const float* mean, const float* var,
-                      const float* gamma, float eps, float* gx, float* ggamma, float* gbeta, const float* ymask);
+                      const float* gamma, float eps, float* gx, float* ggamma, float* gbeta);
 /** Batch mean and biased variance per channel (no normalized output). */
 void bnMomentsDirect(const float* x, i64 n, i64 c, i64 hw, float* mean, float* var);
 /** gx = gμ/M + 2·gσ²·(x − μ)/M per channel, M = n·hw. */
@@ -59,7 +57,7 @@ void bnMomentsBackwardDirect(const float* gmean, const float* gvar, const float*
                              const float* mean, float* gx);
 /** Inference-mode batch norm backward: gx = gy·γ/√(σ²+ε); dγ, dβ when ggamma/gbeta are non-null. */
 void bnInferBackwardDirect(const float* gy, const float* x, i64 n, i64 c, i64 hw, const float* mean, const float* var,
-                           const float* gamma, float eps, float* gx, float* ggamma, float* gbeta, const float* ymask);
+                           const float* gamma, float eps, float* gx, float* ggamma, float* gbeta);
 void dwConvForward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y);
 void dwConvBackwardData(const ConvGeom& g, const float* gy, const float* w, float* gx);
 void dwConvBackwardWeights(const ConvGeom& g, const float* gy, const float* x, float* gw, float* gb);

@@ -55,21 +55,19 @@ export interface Backend {
     bias: Data | null, aBatchStride: number, bBatchStride: number): Data;
 
   // --- batch norm over x [n, c, hw] (hw = product of spatial dims)
-  //     relu = true fuses the ReLU that follows (output max(y, 0)); the backwards then take that fused
-  //     output as `reluOut` and pass the gradient only where it is positive (the ReLU's backward).
   /** Training mode: y = γ·(x−μ_B)/√(σ²_B+ε)+β with batch mean μ_B and biased variance σ²_B. */
-  batchNormTrain(x: Data, n: number, c: number, hw: number, gamma: Data | null, beta: Data | null, eps: number,
-    relu?: boolean): { y: Data; mean: Data; variance: Data };
+  batchNormTrain(x: Data, n: number, c: number, hw: number, gamma: Data | null, beta: Data | null, eps: number):
+    { y: Data; mean: Data; variance: Data };
   /** Inference: y = γ·(x−μ)/√(σ²+ε)+β with given statistics. */
   batchNormInfer(x: Data, n: number, c: number, hw: number, mean: Data, variance: Data, gamma: Data | null,
-    beta: Data | null, eps: number, relu?: boolean): Data;
+    beta: Data | null, eps: number): Data;
   /** Backward of batchNormTrain: dx through the batch statistics, dγ = Σ gy·x̂, dβ = Σ gy. */
   batchNormTrainBackward(gy: Data, x: Data, n: number, c: number, hw: number, mean: Data, variance: Data,
-    gamma: Data | null, eps: number, reluOut?: Data | null): { gx: Data; ggamma: Data; gbeta: Data };
+    gamma: Data | null, eps: number): { gx: Data; ggamma: Data; gbeta: Data };
   /** Backward of batchNormInfer (fixed statistics): dx = gy·γ/√(σ²+ε); with paramGrads also dγ = Σ gy·x̂,
    *  dβ = Σ gy (else both null). */
   batchNormInferBackward(gy: Data, x: Data, n: number, c: number, hw: number, mean: Data, variance: Data,
-    gamma: Data | null, eps: number, paramGrads: boolean, reluOut?: Data | null): { gx: Data; ggamma: Data | null; gbeta: Data | null };
+    gamma: Data | null, eps: number, paramGrads: boolean): { gx: Data; ggamma: Data | null; gbeta: Data | null };
   /** Batch statistics alone (no normalized output): μ_c and biased σ²_c of x[:, c, :]. */
   batchMoments(x: Data, n: number, c: number, hw: number): { mean: Data; variance: Data };
   /** Backward of batchMoments: dx = gμ_c/M + 2·gσ²_c·(x − μ_c)/M with M = n·hw. */

@@ -9,7 +9,7 @@ export { sum, mean, variance, amax } from './reduce.js';
 export { reshape, flatten, unsqueeze, squeeze, permute, transpose, slice, pad, concat } from './shape.js';
 export { conv2d, conv2dGeom, type Conv2dOptions } from './conv.js';
 export { linear, matmul } from './linear.js';
-export { batchNorm, batchNormRelu, batchStats } from './norm.js';
+export { batchNorm, batchStats } from './norm.js';
 export { avgPool2d, maxPool2d, globalAvgPool, upsampleNearest } from './pool.js';
 export { softmax, logSoftmax, logsumexp } from './softmax.js';
 export { crossEntropy, klDiv, type Reduction } from './loss.js';

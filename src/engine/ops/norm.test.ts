@@ -86,39 +86,6 @@ for (const name of availableBackends()) {
   });
 }
 
-for (const training of [true, false]) {
-  test(`gradcheck batchNormRelu ${training ? 'train' : 'eval'} (BN fused with the ReLU after it)`, () => {
-    const rm = rng.normal([3], 0, 0.3, 'float64'), rv = rng.uniform([3], 0.5, 2, 'float64');
-    const mom = training ? 0 : 0.1;
-    gradcheck((x, w, b) => ops.batchNormRelu(x!, rm, rv, w!, b!, training, mom), [randn64(rng, [4, 3, 2, 3]), randn64(rng, [3]), randn64(rng, [3])]);
-    gradcheck((x) => ops.batchNormRelu(x!, rm, rv, null, null, training, mom), [randn64(rng, [5, 3])]);
-    const wf = randn64(rng, [3]), bf = randn64(rng, [3]);
-    gradcheck((x) => ops.batchNormRelu(x!, rm, rv, wf, bf, training, mom), [randn64(rng, [2, 3, 4])]);
-  });
-}
-
-for (const name of availableBackends()) {
-  test(`batchNormRelu equals relu(batchNorm) on ${name}: output, all gradients, running stats`, () => {
-    const x = rng.normal([8, 6, 5, 5], 0.3, 1.5).requiresGrad_(), w = rng.normal([6]).requiresGrad_(), b = rng.normal([6]).requiresGrad_();
-    const g = rng.normal([8, 6, 5, 5]);
-    const rm0 = rng.normal([6]), rv0 = rng.uniform([6], 0.5, 2);
-    for (const training of [true, false]) {
-      for (const frozen of [false, true]) {
-        const run = (fused: boolean) => withBackend(name, () => {
-          x.grad = w.grad = b.grad = null;
-          const rm = rm0.clone(), rv = rv0.clone();
-          const wp = frozen ? w.detach() : w, bp = frozen ? b.detach() : b;
-          const y = fused ? ops.batchNormRelu(x, rm, rv, wp, bp, training) : ops.relu(ops.batchNorm(x, rm, rv, wp, bp, training));
-          y.backward(g);
-          return [y.data, x.grad!.data, ...(frozen ? [] : [w.grad!.data, b.grad!.data]), rm.data, rv.data];
-        });
-        const want = run(false), got = run(true);
-        got.forEach((d, i) => assertClose(d, want[i]!, 1e-5, 1e-5, `${name} training=${training} frozen=${frozen} output ${i}`));
-      }
-    }
-  });
-}
-
 test('batchNorm rejects mismatched channel buffers', () => {
   assert.throws(() => ops.batchNorm(zeros([2, 3]), zeros([4]), ones([4]), null, null, false), /batchNorm.*\[4\].*\[2, 3\]/);
 });

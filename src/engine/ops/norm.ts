@@ -1,7 +1,6 @@
-// Batch normalization (torch.nn.functional.batch_norm semantics), its fusion with a following ReLU, and
-// the differentiable batch statistics used by the BNS loss. Training mode normalizes with batch mean and
-// biased variance and updates the running buffers in place, running_var receiving the UNBIASED variance
-// (as PyTorch).
+// Batch normalization (torch.nn.functional.batch_norm semantics) and the differentiable batch
+// statistics used by the BNS loss. Training mode normalizes with batch mean and biased variance and
+// updates the running buffers in place, running_var receiving the UNBIASED variance (as PyTorch).
 
 import './registerBackends.js';
 import { backend } from '../backend.js';
@@ -27,44 +26,30 @@ function checkC(op: string, what: string, t: Tensor | null, c: number, x: Tensor
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null, bias: Tensor | null,
   training: boolean, momentum = 0.1, eps = 1e-5): Tensor {
-  return batchNormImpl('batchNorm', x, runningMean, runningVar, weight, bias, training, momentum, eps, false);
-}
-
-/**
- * y = max(γ·(x − μ)/√(σ² + ε) + β, 0): relu(batchNorm(…)) as one kernel each way (the ReLU's pass and its
- * backward's pass over the activation disappear). Same arguments and semantics as batchNorm.
- */
-export function batchNormRelu(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null, bias: Tensor | null,
-  training: boolean, momentum = 0.1, eps = 1e-5): Tensor {
-  return batchNormImpl('batchNormRelu', x, runningMean, runningVar, weight, bias, training, momentum, eps, true);
-}
-
-function batchNormImpl(op: string, x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null,
-  bias: Tensor | null, training: boolean, momentum: number, eps: number, relu: boolean): Tensor {
-  const { n, c, hw } = layout(op, x);
-  checkC(op, 'running_mean', runningMean, c, x);
-  checkC(op, 'running_var', runningVar, c, x);
-  checkC(op, 'weight', weight, c, x);
-  checkC(op, 'bias', bias, c, x);
+  const { n, c, hw } = layout('batchNorm', x);
+  checkC('batchNorm', 'running_mean', runningMean, c, x);
+  checkC('batchNorm', 'running_var', runningVar, c, x);
+  checkC('batchNorm', 'weight', weight, c, x);
+  checkC('batchNorm', 'bias', bias, c, x);
   const be = backend();
   const gamma = weight ? weight.data : null, beta = bias ? bias.data : null;
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   const useBatch = training || !runningMean || !runningVar;
   if (useBatch) {
     const m = n * hw;
-    if (training && m <= 1) throw new ShapeError(op, `expected more than 1 value per channel when training, got input ${fmtShape(x.shape)}`);
-    const { y, mean, variance } = be.batchNormTrain(x.data, n, c, hw, gamma, beta, eps, relu);
+    if (training && m <= 1) throw new ShapeError('batchNorm', `expected more than 1 value per channel when training, got input ${fmtShape(x.shape)}`);
+    const { y, mean, variance } = be.batchNormTrain(x.data, n, c, hw, gamma, beta, eps);
     if (training) updateRunning(runningMean, runningVar, mean, variance, momentum, m);
-    return result(op, y, x.shape, inputs, (g) => {
-      const r = backend().batchNormTrainBackward(g.data, x.data, n, c, hw, mean, variance, gamma, eps, relu ? y : null);
+    return result('batchNorm', y, x.shape, inputs, (g) => {
+      const r = backend().batchNormTrainBackward(g.data, x.data, n, c, hw, mean, variance, gamma, eps);
       return grads(x, weight, bias, r.gx, r.ggamma, r.gbeta);
     });
   }
   const mean = runningMean!.data.slice(), variance = runningVar!.data.slice(); // snapshot: buffers may change before backward
-  const y = be.batchNormInfer(x.data, n, c, hw, mean, variance, gamma, beta, eps, relu);
-  return result(op, y, x.shape, inputs, (g) => {
+  const y = be.batchNormInfer(x.data, n, c, hw, mean, variance, gamma, beta, eps);
+  return result('batchNorm', y, x.shape, inputs, (g) => {
     const paramGrads = !!(weight?.tracksGrad || bias?.tracksGrad);
-    const r = backend().batchNormInferBackward(g.data, x.data, n, c, hw, mean, variance, gamma, eps, paramGrads, relu ? y : null);
+    const r = backend().batchNormInferBackward(g.data, x.data, n, c, hw, mean, variance, gamma, eps, paramGrads);
     return grads(x, weight, bias, r.gx, weight?.tracksGrad ? r.ggamma : null, bias?.tracksGrad ? r.gbeta : null);
   });
 }

@@ -2,13 +2,12 @@
 // parameters (Conv, BatchNormalization, Gemm/MatMul with a constant weight) and every activation runs
 // as a registered submodule named after its ONNX node, so quantization can swap it with setSubmodule.
 // Rule: values are looked up by ONNX edge name at run time, so a swapped module changes the graph's
-// computation and nothing else; shape subgraphs on constants are folded once at import. A BatchNorm whose
-// only consumer is the ReLU right after it runs fused with it (GraphModule.fuseBnRelu).
+// computation and nothing else; shape subgraphs on constants are folded once at import.
 
 import { Tensor, noGrad } from '../../engine/tensor.js';
 import { LrqError } from '../../engine/errors.js';
 import * as ops from '../../engine/ops/index.js';
-import { Module, Sequential } from '../../nn/module.js';
+import { Module } from '../../nn/module.js';
 import { BatchNorm2d, Conv2d, LeakyReLU, Linear, ReLU, ReLU6 } from '../../nn/layers/index.js';
 import { Rng } from '../../engine/random.js';
 import { Clamp } from './modules.js';
@@ -72,9 +71,6 @@ type Fwd = { forward(x: Tensor): Tensor };
 const scratchRng = new Rng(0);
 
 export class GraphModule extends Module {
-  /** Run BatchNorm → ReLU pairs as one fused kernel (results equal the unfused pair up to rounding). */
-  static fuseBnRelu = true;
-
   /** Name and shape of the graph input (null for symbolic dims such as the batch). */
   readonly inputName: string;
   readonly inputShape: readonly (number | null)[];
@@ -361,32 +357,22 @@ export class GraphModule extends Module {
     env.set(this.inputName, x);
     let feature: Value | undefined = this.featureName === this.inputName ? x : undefined;
     const get = (n: string): Value | undefined => (n === '' ? undefined : env.get(n) ?? this.consts.get(n));
-    const finish = (s: Step, outs: Value[]) => {
+    for (const s of this.steps) {
+      const ins = s.inputs.map(get);
+      let outs: Value[];
+      if (s.module) {
+        const m = this.getSubmodule(s.module) as unknown as Fwd;
+        const xin = ins[0];
+        if (!xin) throw new LrqError(`${s.ctx.where}: input '${s.inputs[0]}' has no value`);
+        outs = [this.runModule(s, m, asFloat(xin))];
+      } else {
+        outs = FUNCTIONAL[s.op]!(ins, s.ctx);
+      }
       s.outputs.forEach((o, i) => {
         if (o && outs[i]) env.set(o, outs[i]!);
       });
       if (this.featureName && feature === undefined && s.outputs.includes(this.featureName)) feature = env.get(this.featureName);
       for (const r of s.release) env.delete(r);
-    };
-    for (let k = 0; k < this.steps.length; k++) {
-      const s = this.steps[k]!;
-      const ins = s.inputs.map(get);
-      if (s.module) {
-        const m = this.getSubmodule(s.module) as unknown as Fwd;
-        const xin = ins[0];
-        if (!xin) throw new LrqError(`${s.ctx.where}: input '${s.inputs[0]}' has no value`);
-        const fused = GraphModule.fuseBnRelu ? this.reluAfter(s, this.steps[k + 1], m) : null;
-        if (fused) {
-          let y = (m as unknown as BatchNorm2d).forwardRelu(asFloat(xin));
-          for (const r of fused.rest) y = r.forward(y);
-          finish(s, []);
-          finish(this.steps[++k]!, [y]);
-          continue;
-        }
-        finish(s, [this.runModule(s, m, asFloat(xin))]);
-      } else {
-        finish(s, FUNCTIONAL[s.op]!(ins, s.ctx));
-      }
     }
     const out = env.get(this.outputName) ?? this.consts.get(this.outputName);
     if (!out) throw new LrqError(`graph output '${this.outputName}' was not computed`);
@@ -394,27 +380,6 @@ export class GraphModule extends Module {
     if (!opts.returnFeature) return logits;
     if (!feature) throw new LrqError('returnFeature: the graph has no Gemm/MatMul classifier with a constant weight');
     return { logits, feature: asFloat(feature) };
-  }
-
-  /**
-   * When step `s` is a BatchNorm whose output feeds only the next step `t`, a ReLU (plain, or the first
-   * module of prepareQat's Sequential(ReLU, ActFakeQuant)), the pair can run as one fused kernel: returns
-   * the modules still to apply after the fused BN+ReLU, else null. A ReLU with its own patched forward
-   * (a probe's hook) is never fused away.
-   */
-  private reluAfter(s: Step, t: Step | undefined, m: Fwd): { rest: Fwd[] } | null {
-    if (!(m instanceof BatchNorm2d) || !t || t.op !== 'Relu' || !t.module) return null;
-    const v = s.outputs[0];
-    if (!v || s.outputs.filter(Boolean).length !== 1 || t.inputs[0] !== v || !t.release.includes(v)) return null;
-    if (v === this.featureName || v === this.outputName) return null;
-    const isPlainRelu = (x: unknown) => x instanceof ReLU && !Object.prototype.hasOwnProperty.call(x, 'forward');
-    const tm = this.getSubmodule(t.module);
-    if (isPlainRelu(tm)) return { rest: [] };
-    if (tm instanceof Sequential && !Object.prototype.hasOwnProperty.call(tm, 'forward')) {
-      const kids = [...tm.namedChildren()].map(([, c]) => c);
-      if (kids.length && isPlainRelu(kids[0])) return { rest: kids.slice(1) as unknown as Fwd[] };
-    }
-    return null;
   }
 
   private runModule(s: Step, m: Fwd, x: Tensor): Tensor {

@@ -5,7 +5,7 @@
 
 import { Module, Parameter } from '../module.js';
 import { Tensor, full, zeros, ones } from '../../engine/tensor.js';
-import { batchNorm, batchNormRelu, batchStats } from '../../engine/ops/index.js';
+import { batchNorm, batchStats } from '../../engine/ops/index.js';
 import { LrqError } from '../../engine/errors.js';
 import { fmtShape } from '../../engine/dtype.js';
 import type { DType } from '../../engine/dtype.js';
@@ -75,15 +75,6 @@ export class BatchNorm2d extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    return this.run(x, false);
-  }
-
-  /** relu(forward(x)) as one fused kernel each way (GraphModule uses it for a BN whose only consumer is a ReLU). */
-  forwardRelu(x: Tensor): Tensor {
-    return this.run(x, true);
-  }
-
-  private run(x: Tensor, relu: boolean): Tensor {
     if (x.ndim < 2 || x.shape[1] !== this.numFeatures) {
       throw new LrqError(`BatchNorm: expected input [N, ${this.numFeatures}, …], got ${fmtShape(x.shape)}`);
     }
@@ -97,7 +88,7 @@ export class BatchNorm2d extends Module {
     // torch: batch statistics when training or when no running stats exist; running stats are passed
     // (and updated in train mode) only when they are tracked.
     const useBatch = this.training || !this.trackRunningStats;
-    return (relu ? batchNormRelu : batchNorm)(x, this.runningMean, this.runningVar, this.weight, this.bias, useBatch, factor, this.eps);
+    return batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, useBatch, factor, this.eps);
   }
 }
 

@@ -68,23 +68,23 @@ export function makeOnednnBackend(nat: NativeAddon): Backend {
         ? nat.matmul(F(a), F(b), batch, m, n, k, transA, transB, FN(bias), aStride, bStride)
         : ref.matmul(a, b, batch, m, n, k, transA, transB, bias, aStride, bStride),
 
-    batchNormTrain: (x, n, c, hw, gamma, beta, eps, relu = false) => {
-      if (!f32(x, gamma, beta)) return ref.batchNormTrain(x, n, c, hw, gamma, beta, eps, relu);
-      const [y, mean, variance] = nat.batchNormTrain(F(x), n, c, hw, FN(gamma), FN(beta), eps, relu);
+    batchNormTrain: (x, n, c, hw, gamma, beta, eps) => {
+      if (!f32(x, gamma, beta)) return ref.batchNormTrain(x, n, c, hw, gamma, beta, eps);
+      const [y, mean, variance] = nat.batchNormTrain(F(x), n, c, hw, FN(gamma), FN(beta), eps);
       return { y, mean, variance };
     },
-    batchNormInfer: (x, n, c, hw, mean, variance, gamma, beta, eps, relu = false) =>
+    batchNormInfer: (x, n, c, hw, mean, variance, gamma, beta, eps) =>
       f32(x, mean, variance, gamma, beta)
-        ? nat.batchNormInfer(F(x), n, c, hw, F(mean), F(variance), FN(gamma), FN(beta), eps, relu)
-        : ref.batchNormInfer(x, n, c, hw, mean, variance, gamma, beta, eps, relu),
-    batchNormTrainBackward: (gy, x, n, c, hw, mean, variance, gamma, eps, reluOut = null) => {
-      if (!f32(gy, x, mean, variance, gamma, reluOut)) return ref.batchNormTrainBackward(gy, x, n, c, hw, mean, variance, gamma, eps, reluOut);
-      const [gx, ggamma, gbeta] = nat.batchNormTrainBackward(F(gy), F(x), n, c, hw, F(mean), F(variance), FN(gamma), eps, FN(reluOut));
+        ? nat.batchNormInfer(F(x), n, c, hw, F(mean), F(variance), FN(gamma), FN(beta), eps)
+        : ref.batchNormInfer(x, n, c, hw, mean, variance, gamma, beta, eps),
+    batchNormTrainBackward: (gy, x, n, c, hw, mean, variance, gamma, eps) => {
+      if (!f32(gy, x, mean, variance, gamma)) return ref.batchNormTrainBackward(gy, x, n, c, hw, mean, variance, gamma, eps);
+      const [gx, ggamma, gbeta] = nat.batchNormTrainBackward(F(gy), F(x), n, c, hw, F(mean), F(variance), FN(gamma), eps);
       return { gx, ggamma, gbeta };
     },
-    batchNormInferBackward: (gy, x, n, c, hw, mean, variance, gamma, eps, paramGrads, reluOut = null) => {
-      if (!f32(gy, x, mean, variance, gamma, reluOut)) return ref.batchNormInferBackward(gy, x, n, c, hw, mean, variance, gamma, eps, paramGrads, reluOut);
-      const [gx, ggamma, gbeta] = nat.batchNormInferBackward(F(gy), F(x), n, c, hw, F(mean), F(variance), FN(gamma), eps, paramGrads, FN(reluOut));
+    batchNormInferBackward: (gy, x, n, c, hw, mean, variance, gamma, eps, paramGrads) => {
+      if (!f32(gy, x, mean, variance, gamma)) return ref.batchNormInferBackward(gy, x, n, c, hw, mean, variance, gamma, eps, paramGrads);
+      const [gx, ggamma, gbeta] = nat.batchNormInferBackward(F(gy), F(x), n, c, hw, F(mean), F(variance), FN(gamma), eps, paramGrads);
       return { gx, ggamma, gbeta };
     },
     batchMoments: (x, n, c, hw) => {

@@ -16,13 +16,13 @@ export interface NativeAddon {
   matmul(a: Float32Array, b: Float32Array, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean,
     bias: Float32Array | null, aBatchStride: number, bBatchStride: number): Float32Array;
   batchNormTrain(x: Float32Array, n: number, c: number, hw: number, gamma: Float32Array | null, beta: Float32Array | null,
-    eps: number, relu: boolean): [Float32Array, Float32Array, Float32Array];
+    eps: number): [Float32Array, Float32Array, Float32Array];
   batchNormInfer(x: Float32Array, n: number, c: number, hw: number, mean: Float32Array, variance: Float32Array,
-    gamma: Float32Array | null, beta: Float32Array | null, eps: number, relu: boolean): Float32Array;
+    gamma: Float32Array | null, beta: Float32Array | null, eps: number): Float32Array;
   batchNormTrainBackward(gy: Float32Array, x: Float32Array, n: number, c: number, hw: number, mean: Float32Array,
-    variance: Float32Array, gamma: Float32Array | null, eps: number, reluOut: Float32Array | null): [Float32Array, Float32Array, Float32Array];
+    variance: Float32Array, gamma: Float32Array | null, eps: number): [Float32Array, Float32Array, Float32Array];
   batchNormInferBackward(gy: Float32Array, x: Float32Array, n: number, c: number, hw: number, mean: Float32Array,
-    variance: Float32Array, gamma: Float32Array | null, eps: number, paramGrads: boolean, reluOut: Float32Array | null): [Float32Array, Float32Array | null, Float32Array | null];
+    variance: Float32Array, gamma: Float32Array | null, eps: number, paramGrads: boolean): [Float32Array, Float32Array | null, Float32Array | null];
   batchMoments(x: Float32Array, n: number, c: number, hw: number): [Float32Array, Float32Array];
   batchMomentsBackward(gmean: Float32Array, gvar: Float32Array, x: Float32Array, n: number, c: number, hw: number, mean: Float32Array): Float32Array;
   /** null when the op has no native version. */

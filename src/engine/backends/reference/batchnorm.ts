@@ -5,10 +5,10 @@
 import { type Data, allocLike } from '../../dtype.js';
 
 /** μ_c = mean of x[:, c, :], σ²_c = biased variance; y = γ·(x−μ)/√(σ²+ε) + β. */
-export function batchNormTrain(x: Data, n: number, c: number, hw: number, gamma: Data | null, beta: Data | null, eps: number,
-  relu = false): { y: Data; mean: Data; variance: Data } {
+export function batchNormTrain(x: Data, n: number, c: number, hw: number, gamma: Data | null, beta: Data | null, eps: number):
+  { y: Data; mean: Data; variance: Data } {
   const { mean, variance, mu, vr } = moments(x, n, c, hw);
-  const y = normalize(x, n, c, hw, mu, vr, gamma, beta, eps, relu);
+  const y = normalize(x, n, c, hw, mu, vr, gamma, beta, eps);
   return { y, mean, variance };
 }
 
@@ -58,8 +58,7 @@ export function batchMomentsBackward(gmean: Data, gvar: Data, x: Data, n: number
 
 /** dx = gy·γ/√(σ²+ε); with paramGrads dγ = Σ gy·(x − μ)/√(σ²+ε), dβ = Σ gy. */
 export function batchNormInferBackward(gy: Data, x: Data, n: number, c: number, hw: number, mean: Data, variance: Data,
-  gamma: Data | null, eps: number, paramGrads: boolean, reluOut: Data | null = null): { gx: Data; ggamma: Data | null; gbeta: Data | null } {
-  gy = maskByRelu(gy, reluOut);
+  gamma: Data | null, eps: number, paramGrads: boolean): { gx: Data; ggamma: Data | null; gbeta: Data | null } {
   const gx = allocLike(gy, gy.length);
   const ggamma = paramGrads ? allocLike(gy, c) : null, gbeta = paramGrads ? allocLike(gy, c) : null;
   for (let ch = 0; ch < c; ch++) {
@@ -80,7 +79,7 @@ export function batchNormInferBackward(gy: Data, x: Data, n: number, c: number, 
 }
 
 function normalize(x: Data, n: number, c: number, hw: number, mean: ArrayLike<number>, variance: ArrayLike<number>,
-  gamma: Data | null, beta: Data | null, eps: number, relu: boolean): Data {
+  gamma: Data | null, beta: Data | null, eps: number): Data {
   const y = allocLike(x, x.length);
   for (let ch = 0; ch < c; ch++) {
     const inv = 1 / Math.sqrt(variance[ch]! + eps);
@@ -91,28 +90,18 @@ function normalize(x: Data, n: number, c: number, hw: number, mean: ArrayLike<nu
       for (let k = 0; k < hw; k++) y[base + k] = x[base + k]! * scale + shift;
     }
   }
-  if (relu) for (let i = 0; i < y.length; i++) if (!(y[i]! > 0)) y[i] = 0;
   return y;
-}
-
-/** The gradient behind a fused ReLU: gy where the fused output is positive, else 0 (gy itself when not fused). */
-function maskByRelu(gy: Data, reluOut: Data | null | undefined): Data {
-  if (!reluOut) return gy;
-  const g = allocLike(gy, gy.length);
-  for (let i = 0; i < g.length; i++) g[i] = reluOut[i]! > 0 ? gy[i]! : 0;
-  return g;
 }
 
 /** y = γ·(x−μ)/√(σ²+ε) + β with the given μ, σ². */
 export function batchNormInfer(x: Data, n: number, c: number, hw: number, mean: Data, variance: Data, gamma: Data | null,
-  beta: Data | null, eps: number, relu = false): Data {
-  return normalize(x, n, c, hw, mean, variance, gamma, beta, eps, relu);
+  beta: Data | null, eps: number): Data {
+  return normalize(x, n, c, hw, mean, variance, gamma, beta, eps);
 }
 
 /** dβ = Σ gy, dγ = Σ gy·x̂, dx = γ/(M·√(σ²+ε)) · (M·gy − dβ − x̂·dγ) with M = n·hw. */
 export function batchNormTrainBackward(gy: Data, x: Data, n: number, c: number, hw: number, mean: Data, variance: Data,
-  gamma: Data | null, eps: number, reluOut: Data | null = null): { gx: Data; ggamma: Data; gbeta: Data } {
-  gy = maskByRelu(gy, reluOut);
+  gamma: Data | null, eps: number): { gx: Data; ggamma: Data; gbeta: Data } {
   const gx = allocLike(gy, gy.length), ggamma = allocLike(gy, c), gbeta = allocLike(gy, c);
   const m = n * hw;
   for (let ch = 0; ch < c; ch++) {
