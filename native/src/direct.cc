@@ -78,22 +78,38 @@ static inline void axpbRun(const float* x, float* y, i64 len, float a, float b) 
 
 static const bool kBnPar = true;
 
+/** [N, C] input (hw = 1): per-channel mean μ and biased variance, two passes over rows, in double. */
+static void rowMoments(const float* x, i64 n, i64 c, std::vector<double>& mu, std::vector<double>& vr) {
+  mu.assign(c, 0.0);
+  vr.assign(c, 0.0);
+  for (i64 r = 0; r < n; r++)
+    for (i64 ch = 0; ch < c; ch++) mu[ch] += x[r * c + ch];
+  for (i64 ch = 0; ch < c; ch++) mu[ch] /= (double)n;
+  for (i64 r = 0; r < n; r++)
+    for (i64 ch = 0; ch < c; ch++) {
+      const double d = x[r * c + ch] - mu[ch];
+      vr[ch] += d * d;
+    }
+  for (i64 ch = 0; ch < c; ch++) vr[ch] /= (double)n;
+}
+
+/** Channel `ch` of [N, C, hw] input: mean μ and biased variance (two passes over its N planes). */
+static inline void planeMoments(const float* x, i64 n, i64 c, i64 hw, i64 ch, double& mu, double& vr) {
+  double s = 0;
+  for (i64 b = 0; b < n; b++) s += sumRun(x + (b * c + ch) * hw, hw);
+  mu = s / (double)(n * hw);
+  double q = 0;
+  for (i64 b = 0; b < n; b++) q += sqdevRun(x + (b * c + ch) * hw, hw, (float)mu);
+  vr = q / (double)(n * hw);
+}
+
 void bnTrainDirect(const float* x, i64 n, i64 c, i64 hw, const float* gamma, const float* beta, float eps, float* y,
                    float* mean, float* var) {
-  const i64 m = n * hw;
   if (hw == 1) {  // [N, C]: accumulate rows, channels contiguous
-    std::vector<double> s(c, 0.0), q(c, 0.0);
-    for (i64 r = 0; r < n; r++)
-      for (i64 ch = 0; ch < c; ch++) s[ch] += x[r * c + ch];
-    for (i64 ch = 0; ch < c; ch++) s[ch] /= (double)m;
-    for (i64 r = 0; r < n; r++)
-      for (i64 ch = 0; ch < c; ch++) {
-        const double d = x[r * c + ch] - s[ch];
-        q[ch] += d * d;
-      }
+    std::vector<double> s, q;
+    rowMoments(x, n, c, s, q);
     std::vector<float> sc(c), sh(c);
     for (i64 ch = 0; ch < c; ch++) {
-      q[ch] /= (double)m;
       mean[ch] = (float)s[ch];
       var[ch] = (float)q[ch];
       const double inv = 1.0 / std::sqrt(q[ch] + eps);
@@ -108,12 +124,8 @@ void bnTrainDirect(const float* x, i64 n, i64 c, i64 hw, const float* gamma, con
   }
 #pragma omp parallel for schedule(static) if (kBnPar && n * c * hw > 16384)
   for (i64 ch = 0; ch < c; ch++) {
-    double s = 0;
-    for (i64 b = 0; b < n; b++) s += sumRun(x + (b * c + ch) * hw, hw);
-    const double mu = s / (double)m;
-    double q = 0;
-    for (i64 b = 0; b < n; b++) q += sqdevRun(x + (b * c + ch) * hw, hw, (float)mu);
-    const double vr = q / (double)m;
+    double mu, vr;
+    planeMoments(x, n, c, hw, ch, mu, vr);
     mean[ch] = (float)mu;
     var[ch] = (float)vr;
     const double inv = 1.0 / std::sqrt(vr + eps);
@@ -196,32 +208,21 @@ void bnBackwardDirect(const float* gy, const float* x, i64 n, i64 c, i64 hw, con
 }
 
 void bnMomentsDirect(const float* x, i64 n, i64 c, i64 hw, float* mean, float* var) {
-  const i64 m = n * hw;
   if (hw == 1) {
-    std::vector<double> s(c, 0.0), q(c, 0.0);
-    for (i64 r = 0; r < n; r++)
-      for (i64 ch = 0; ch < c; ch++) s[ch] += x[r * c + ch];
-    for (i64 ch = 0; ch < c; ch++) s[ch] /= (double)m;
-    for (i64 r = 0; r < n; r++)
-      for (i64 ch = 0; ch < c; ch++) {
-        const double d = x[r * c + ch] - s[ch];
-        q[ch] += d * d;
-      }
+    std::vector<double> s, q;
+    rowMoments(x, n, c, s, q);
     for (i64 ch = 0; ch < c; ch++) {
       mean[ch] = (float)s[ch];
-      var[ch] = (float)(q[ch] / (double)m);
+      var[ch] = (float)q[ch];
     }
     return;
   }
 #pragma omp parallel for schedule(static) if (kBnPar && n * c * hw > 16384)
   for (i64 ch = 0; ch < c; ch++) {
-    double s = 0;
-    for (i64 b = 0; b < n; b++) s += sumRun(x + (b * c + ch) * hw, hw);
-    const double mu = s / (double)m;
-    double q = 0;
-    for (i64 b = 0; b < n; b++) q += sqdevRun(x + (b * c + ch) * hw, hw, (float)mu);
+    double mu, vr;
+    planeMoments(x, n, c, hw, ch, mu, vr);
     mean[ch] = (float)mu;
-    var[ch] = (float)(q / (double)m);
+    var[ch] = (float)vr;
   }
 }
 
