@@ -5,6 +5,7 @@
 #include <v8.h>
 
 #include <cstdlib>
+#include <initializer_list>
 #include <malloc.h>
 #include <mutex>
 #include <unordered_map>
@@ -59,6 +60,14 @@ i64 prod(const std::vector<i64>& s) {
 
 void need(bool ok, const Napi::Env& env, const std::string& msg) {
   if (!ok) throw Napi::Error::New(env, msg);
+}
+
+/** [v0, v1, …] as a JS array: how every multi-output kernel returns its results (null where absent). */
+Napi::Array tuple(const Napi::Env& env, std::initializer_list<Napi::Value> vs) {
+  auto r = Napi::Array::New(env, vs.size());
+  uint32_t i = 0;
+  for (const Napi::Value& v : vs) r.Set(i++, v);
+  return r;
 }
 
 // ---- output buffers
@@ -234,10 +243,7 @@ Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo& info) {
     }
     const bool sameGy = info.Length() > 4 && info[4].ToBoolean();
     convBackwardWeights(g, gy.p, x.p, gw.Data(), gb, sameGy);
-    auto r = Napi::Array::New(info.Env(), 2);
-    r.Set(0u, gw);
-    r.Set(1u, gbv);
-    return r;
+    return tuple(info.Env(), {gw, gbv});
   });
 }
 
@@ -268,11 +274,7 @@ Napi::Value BnTrain(const Napi::CallbackInfo& info) {
     need((!gamma.p || gamma.n == c) && (!beta.p || beta.n == c), info.Env(), "batchNormTrain: affine length != c");
     auto y = out(info.Env(), x.n), mean = out(info.Env(), c), var = out(info.Env(), c);
     (useDnnlBn ? bnTrain : bnTrainDirect)(x.p, n, c, hw, gamma.p, beta.p, eps, y.Data(), mean.Data(), var.Data());
-    auto r = Napi::Array::New(info.Env(), 3);
-    r.Set(0u, y);
-    r.Set(1u, mean);
-    r.Set(2u, var);
-    return r;
+    return tuple(info.Env(), {y, mean, var});
   });
 }
 
@@ -305,11 +307,7 @@ Napi::Value BnBackward(const Napi::CallbackInfo& info) {
          "batchNormTrainBackward: statistics length != c");
     auto gx = out(info.Env(), x.n), gg = out(info.Env(), c), gb = out(info.Env(), c);
     (useDnnlBn ? bnBackward : bnBackwardDirect)(gy.p, x.p, n, c, hw, mean.p, var.p, gamma.p, eps, gx.Data(), gg.Data(), gb.Data());
-    auto r = Napi::Array::New(info.Env(), 3);
-    r.Set(0u, gx);
-    r.Set(1u, gg);
-    r.Set(2u, gb);
-    return r;
+    return tuple(info.Env(), {gx, gg, gb});
   });
 }
 
@@ -326,19 +324,13 @@ Napi::Value BnInferBackward(const Napi::CallbackInfo& info) {
     need(mean.n == c && var.n == c && (!gamma.p || gamma.n == c), info.Env(),
          "batchNormInferBackward: statistics length != c");
     auto gx = out(info.Env(), x.n);
-    auto r = Napi::Array::New(info.Env(), 3);
-    if (params) {
-      auto gg = out(info.Env(), c), gb = out(info.Env(), c);
-      bnInferBackwardDirect(gy.p, x.p, n, c, hw, mean.p, var.p, gamma.p, eps, gx.Data(), gg.Data(), gb.Data());
-      r.Set(1u, gg);
-      r.Set(2u, gb);
-    } else {
+    if (!params) {
       bnInferBackwardDirect(gy.p, x.p, n, c, hw, mean.p, var.p, gamma.p, eps, gx.Data(), nullptr, nullptr);
-      r.Set(1u, info.Env().Null());
-      r.Set(2u, info.Env().Null());
+      return tuple(info.Env(), {gx, info.Env().Null(), info.Env().Null()});
     }
-    r.Set(0u, gx);
-    return r;
+    auto gg = out(info.Env(), c), gb = out(info.Env(), c);
+    bnInferBackwardDirect(gy.p, x.p, n, c, hw, mean.p, var.p, gamma.p, eps, gx.Data(), gg.Data(), gb.Data());
+    return tuple(info.Env(), {gx, gg, gb});
   });
 }
 
@@ -349,10 +341,7 @@ Napi::Value BnMoments(const Napi::CallbackInfo& info) {
     need(n > 0 && c > 0 && hw > 0 && x.n == n * c * hw, info.Env(), "batchMoments: length does not match n·c·hw");
     auto mean = out(info.Env(), c), var = out(info.Env(), c);
     bnMomentsDirect(x.p, n, c, hw, mean.Data(), var.Data());
-    auto r = Napi::Array::New(info.Env(), 2);
-    r.Set(0u, mean);
-    r.Set(1u, var);
-    return r;
+    return tuple(info.Env(), {mean, var});
   });
 }
 
@@ -576,10 +565,7 @@ Napi::Value MaxPool(const Napi::CallbackInfo& info) {
     auto y = out(info.Env(), ol);
     auto am = Napi::Int32Array::New(info.Env(), (size_t)ol);
     maxPool(g, x.p, y.Data(), am.Data());
-    auto r = Napi::Array::New(info.Env(), 2);
-    r.Set(0u, y);
-    r.Set(1u, am);
-    return r;
+    return tuple(info.Env(), {y, am});
   });
 }
 
@@ -621,10 +607,7 @@ Napi::Value RowMinMax(const Napi::CallbackInfo& info) {
     need(rows >= 0 && cols >= 0 && rows * cols == x.n, info.Env(), "rowMinMax: length does not match rows·cols");
     auto mn = out(info.Env(), rows), mx = out(info.Env(), rows);
     rowMinMax(x.p, rows, cols, mn.Data(), mx.Data());
-    auto r = Napi::Array::New(info.Env(), 2);
-    r.Set(0u, mn);
-    r.Set(1u, mx);
-    return r;
+    return tuple(info.Env(), {mn, mx});
   });
 }
 
