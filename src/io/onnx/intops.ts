@@ -3,17 +3,8 @@
 // Rule: semantics follow the ONNX operator spec (Slice clamping, numpy broadcasting, Div truncates).
 
 import { LrqError } from '../../engine/errors.js';
+import { stridesOf as strides } from '../../engine/dtype.js';
 import { IntTensor } from './proto.js';
-
-function strides(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    st[i] = acc;
-    acc *= shape[i]!;
-  }
-  return st;
-}
 
 /** Normalize an axis index into [0, rank) (negative counts from the end). */
 export function normAxis(axis: number, rank: number, where: string): number {

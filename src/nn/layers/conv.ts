@@ -2,7 +2,8 @@
 // init. Attributes are public so quantized subclasses (QuantConv2d) can override `forward` and call
 // `convForward(x, w)` with a fake-quantized weight.
 
-import { Module, Parameter } from '../module.js';
+import { Parameter } from '../module.js';
+import { WeightedModule } from './weighted.js';
 import { Tensor } from '../../engine/tensor.js';
 import { conv2d } from '../../engine/ops/index.js';
 import { LrqError } from '../../engine/errors.js';
@@ -18,7 +19,7 @@ export interface Conv2dOpts extends InitOptions {
 }
 
 /** y = conv2d(x, W, b) over NCHW input; W ~ kaiming_uniform(a=√5), b ~ U(±1/√fan_in). */
-export class Conv2d extends Module {
+export class Conv2d extends WeightedModule {
   readonly inChannels: number;
   readonly outChannels: number;
   readonly kernelSize: [number, number];
@@ -26,20 +27,6 @@ export class Conv2d extends Module {
   padding: number | [number, number] | [number, number, number, number];
   dilation: number | [number, number];
   groups: number;
-  /** weight (registered parameter; the getter always reads the registry, so re-registering is safe). */
-  get weight(): Parameter {
-    return this.param('weight')!;
-  }
-  set weight(p: Parameter) {
-    this.registerParameter('weight', p);
-  }
-  /** bias, or null when built with bias=false. */
-  get bias(): Parameter | null {
-    return this.param('bias');
-  }
-  set bias(p: Parameter | null) {
-    this.registerParameter('bias', p);
-  }
 
   constructor(inChannels: number, outChannels: number, kernel: number | [number, number], opts: Conv2dOpts = {}) {
     super();

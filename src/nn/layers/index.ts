@@ -1,6 +1,7 @@
 // Barrel of the nn layers.
 
 export * from './common.js';
+export * from './weighted.js';
 export * from './conv.js';
 export * from './linear.js';
 export * from './batchnorm.js';

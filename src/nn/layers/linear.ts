@@ -1,7 +1,8 @@
 // Linear with PyTorch's parameter names (weight [out, in], bias [out]) and default init. Public
 // attributes so quantized subclasses can override `forward` with a fake-quantized weight.
 
-import { Module, Parameter } from '../module.js';
+import { Parameter } from '../module.js';
+import { WeightedModule } from './weighted.js';
 import { Tensor } from '../../engine/tensor.js';
 import { linear } from '../../engine/ops/index.js';
 import { defaultBias, defaultRng, kaimingUniform } from '../init.js';
@@ -12,23 +13,9 @@ export interface LinearOpts extends InitOptions {
 }
 
 /** y = x·Wᵀ + b; W ~ kaiming_uniform(a=√5) = U(±1/√in), b ~ U(±1/√in). */
-export class Linear extends Module {
+export class Linear extends WeightedModule {
   readonly inFeatures: number;
   readonly outFeatures: number;
-  /** weight (registered parameter; the getter always reads the registry, so re-registering is safe). */
-  get weight(): Parameter {
-    return this.param('weight')!;
-  }
-  set weight(p: Parameter) {
-    this.registerParameter('weight', p);
-  }
-  /** bias, or null when built with bias=false. */
-  get bias(): Parameter | null {
-    return this.param('bias');
-  }
-  set bias(p: Parameter | null) {
-    this.registerParameter('bias', p);
-  }
 
   constructor(inFeatures: number, outFeatures: number, opts: LinearOpts = {}) {
     super();
