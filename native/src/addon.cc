@@ -4,7 +4,10 @@
 #include <napi.h>
 #include <v8.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <initializer_list>
 #include <malloc.h>
 #include <mutex>
@@ -33,6 +36,14 @@ F32 f32(const Napi::CallbackInfo& info, size_t i, const char* fn) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
     throw Napi::TypeError::New(info.Env(), std::string(fn) + ": argument " + std::to_string(i) + " must be a Float32Array");
   auto a = v.As<Napi::Float32Array>();
+  if (a.ElementLength() == 0 && a.ArrayBuffer().ByteLength() == 0) {
+    // An empty view may be a released one (see Release): its ArrayBuffer is detached.
+    napi_value nv = v;
+    v8::Local<v8::TypedArray> ta;
+    std::memcpy(static_cast<void*>(&ta), &nv, sizeof(nv));
+    if (ta->Buffer()->WasDetached())
+      throw Napi::Error::New(info.Env(), std::string(fn) + ": argument " + std::to_string(i) + " was released (a gradient temporary used after backward)");
+  }
   return {a.Data(), (i64)a.ElementLength()};
 }
 
@@ -80,7 +91,7 @@ struct BufferPool {
   std::mutex m;
   std::unordered_map<size_t, std::vector<void*>> free;
   size_t held = 0, cap = (size_t)256 << 20;
-  size_t hits = 0, misses = 0;
+  size_t hits = 0, misses = 0, released = 0;
   void* take(size_t bytes) {
     {
       std::lock_guard<std::mutex> g(m);
@@ -111,15 +122,34 @@ struct BufferPool {
 // Never destroyed: V8 may free backing stores (calling give) during isolate teardown at exit.
 BufferPool& pool = *new BufferPool;
 
+// Pooled outputs alive in JS, by data pointer → allocation serial (a counter over all pooled outputs).
+// `release` may detach only these, and only those made at or after a serial the caller names, so arrays
+// that existed before (a user's, or a forward activation saved for backward) can never be freed early.
+// Guarded by pool.m.
+std::unordered_map<void*, double> liveSerial;
+double nextSerial = 0;
+
 Napi::Float32Array out(const Napi::Env& env, i64 n) {
   const size_t bytes = (size_t)n * sizeof(float);
   if (bytes < kPoolMin) return Napi::Float32Array::New(env, (size_t)n);
   void* p = pool.take(bytes);
+  {
+    std::lock_guard<std::mutex> g(pool.m);
+    liveSerial[p] = nextSerial++;
+  }
   // A V8 backing store (not napi's external ArrayBuffer): its deleter runs as soon as the GC frees the
   // buffer, while napi finalizers wait for the event loop and would never recycle in a synchronous loop.
   v8::Isolate* iso = v8::Isolate::GetCurrent();
   auto store = v8::ArrayBuffer::NewBackingStore(
-      p, bytes, [](void* data, size_t length, void*) { pool.give(data, length); }, nullptr);
+      p, bytes,
+      [](void* data, size_t length, void*) {
+        {
+          std::lock_guard<std::mutex> g(pool.m);
+          liveSerial.erase(data);
+        }
+        pool.give(data, length);
+      },
+      nullptr);
   v8::Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(iso, std::move(store));
   v8::Local<v8::Value> fa = v8::Float32Array::New(ab, 0, (size_t)n);
   // napi_value is Node's handle to a v8::Local<v8::Value> (v8impl::JsValueFromV8LocalValue).
@@ -170,14 +200,67 @@ Napi::Value guard(const Napi::CallbackInfo& info, const char* fn, F body) {
 
 // ---------------------------------------------------------------- bindings
 
-/** {hits, misses, heldMB} of the output-buffer pool (diagnostics for the benchmark). */
+/** {hits, misses, released, heldMB} of the output-buffer pool (diagnostics for the benchmark). */
 Napi::Value PoolStats(const Napi::CallbackInfo& info) {
   auto o = Napi::Object::New(info.Env());
   std::lock_guard<std::mutex> g(pool.m);
   o.Set("hits", (double)pool.hits);
   o.Set("misses", (double)pool.misses);
+  o.Set("released", (double)pool.released);
   o.Set("heldMB", (double)pool.held / (1 << 20));
   return o;
+}
+
+/** The serial the next pooled output will get (mark taken before a pass whose temporaries may be released). */
+Napi::Value AllocSerial(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> g(pool.m);
+  return Napi::Number::New(info.Env(), nextSerial);
+}
+
+/**
+ * release(array, since): hand the array's buffer back to the pool now instead of at garbage collection,
+ * when it is a pooled output made at serial ≥ since. The ArrayBuffer is detached, so every view of it
+ * reads as length 0 from then on (a stray later use fails loudly instead of seeing reused memory).
+ * Returns whether it released. The caller vouches that nothing still needs the values.
+ */
+Napi::Value Release(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray()) return Napi::Boolean::New(env, false);
+  const double since = info[1].As<Napi::Number>().DoubleValue();
+  v8::Local<v8::Value> v;
+  napi_value nv = info[0];
+  std::memcpy(static_cast<void*>(&v), &nv, sizeof(nv));  // napi_value is a v8::Local (see out())
+  v8::Local<v8::ArrayBuffer> ab = v.As<v8::TypedArray>()->Buffer();
+  if (!ab->IsDetachable() || ab->WasDetached()) return Napi::Boolean::New(env, false);
+  void* data = ab->Data();
+  {
+    std::lock_guard<std::mutex> g(pool.m);
+    auto it = liveSerial.find(data);
+    if (it == liveSerial.end() || it->second < since) return Napi::Boolean::New(env, false);
+  }
+  // Detaching drops the ArrayBuffer's reference to the backing store; its deleter returns the buffer.
+  ab->Detach();
+  {
+    std::lock_guard<std::mutex> g(pool.m);
+    pool.released++;
+  }
+  return Napi::Boolean::New(env, true);
+}
+
+/** alloc(n, fill): a fresh output array of n floats from the pool, every element = fill (undefined: not
+ *  written, for callers that overwrite all of it). Large JS-side `new Float32Array`s would be fresh
+ *  zeroed mappings instead, page-faulting on first touch. */
+Napi::Value Alloc(const Napi::CallbackInfo& info) {
+  const i64 n = num(info, 0);
+  need(n >= 0, info.Env(), "alloc: negative length");
+  auto a = out(info.Env(), n);
+  if (!info[1].IsUndefined()) {
+    const float v = (float)dbl(info, 1);
+    float* p = a.Data();
+    if (v == 0.f && !std::signbit(v)) std::memset(p, 0, (size_t)n * sizeof(float));
+    else std::fill(p, p + n, v);
+  }
+  return a;
 }
 
 /** oneDNN's verbose level (0 off, 1 exec, 2 +create), for profiling one step. */
@@ -641,6 +724,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #define EXPORT(name, fn) exports.Set(name, Napi::Function::New(env, fn, name))
   EXPORT("threads", Threads);
   EXPORT("poolStats", PoolStats);
+  EXPORT("allocSerial", AllocSerial);
+  EXPORT("release", Release);
+  EXPORT("alloc", Alloc);
   EXPORT("setVerbose", SetVerbose);
   EXPORT("setThreads", SetThreads);
   EXPORT("conv2d", Conv2d);

@@ -40,6 +40,10 @@ export interface Backend {
   readonly name: 'reference' | 'onednn';
   /** Threads the backend uses for its kernels (1 for reference). */
   threads(): number;
+  /** Backends that pool their outputs: the mark a later `release` compares against (a counter). */
+  allocSerial?(): number;
+  /** Give `d`'s buffer back for reuse now if this backend allocated it at mark ≥ since; true if it did. */
+  release?(d: Data, since: number): boolean;
 
   // --- convolution: y[n,oc,oh,ow] = Σ w[oc,ci,i,j]·x[n,g·cpg+ci, oh·s−pad+i·d, …] + b[oc]
   conv2d(x: Data, w: Data, b: Data | null, g: Conv2dGeom): Data;

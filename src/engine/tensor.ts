@@ -144,12 +144,15 @@ export class Tensor {
       }
     }
     const grads = new Map<Tensor, Tensor>();
+    const pending = new PendingGrads();
     grads.set(this, gradOut);
+    pending.hold(gradOut);
     noGrad(() => {
       for (let k = order.length - 1; k >= 0; k--) {
         const t = order[k]!;
         const g = grads.get(t);
         if (!g) continue;
+        grads.delete(t);
         if (t.node) {
           const gin = t.node.backward(g);
           const inputs = t.node.inputs;
@@ -160,19 +163,63 @@ export class Tensor {
             if (gx.size !== x.size) {
               throw new ShapeError(`${t.node.op} backward`, `gradient for input ${j} has shape ${fmtShape(gx.shape)}, input is ${fmtShape(x.shape)}`);
             }
+            pending.hold(gx);
             const prev = grads.get(x);
-            grads.set(x, prev ? accumulate(prev, gx) : gx);
+            if (!prev) {
+              grads.set(x, gx);
+              continue;
+            }
+            const sum = accumulate(prev, gx);
+            pending.hold(sum);
+            pending.drop(prev);
+            pending.drop(gx);
+            grads.set(x, sum);
           }
-          grads.delete(t);
         }
         if (t.requiresGrad && !t.node) {
           const gg = g.shape === t.shape ? g : new Tensor(g.data, t.shape);
           t.grad = t.grad ? accumulate(t.grad, gg) : new Tensor(gg.data.slice(), t.shape);
         }
+        pending.drop(g);
       }
     });
     // Release the tape so intermediate activations can be collected.
     for (const t of order) if (t.node) t.node = null;
+  }
+}
+
+/**
+ * Reference counts of the gradient temporaries of one backward pass, by buffer (views share one). When
+ * the last pending gradient on a buffer is consumed, the buffer goes back to the backend's pool at once
+ * (backends that pool; elsewhere the garbage collector takes it). Only buffers the backend allocated
+ * during this pass qualify — never the caller's gradOut, a saved activation or a parameter — and
+ * gradients that escape (leaf `.grad`) are copies or fresh sums, never these temporaries. Recycling
+ * them while hot in cache, instead of whenever V8 next collects, is what keeps memory-bound kernels fast.
+ */
+class PendingGrads {
+  private readonly count = new Map<ArrayBufferLike, number>();
+  private readonly since: number;
+  private readonly release: ((d: Data, since: number) => boolean) | undefined;
+  constructor() {
+    const be = backend();
+    this.release = be.release?.bind(be);
+    this.since = be.allocSerial ? be.allocSerial() : Infinity;
+  }
+  hold(g: Tensor): void {
+    if (!this.release) return;
+    const b = g.data.buffer;
+    this.count.set(b, (this.count.get(b) ?? 0) + 1);
+  }
+  drop(g: Tensor): void {
+    if (!this.release) return;
+    const b = g.data.buffer;
+    const n = (this.count.get(b) ?? 1) - 1;
+    if (n > 0) {
+      this.count.set(b, n);
+      return;
+    }
+    this.count.delete(b);
+    this.release(g.data, this.since);
   }
 }
 

@@ -43,6 +43,8 @@ export function makeOnednnBackend(nat: NativeAddon): Backend {
   let lastBwdDataGy: Data | null = null;
   const overrides: Partial<Backend> = {
     threads: () => nat.threads(),
+    allocSerial: () => nat.allocSerial(),
+    release: (d, since) => d instanceof Float32Array && nat.release(d, since),
 
     // An empty batch has nothing for oneDNN to do (it rejects zero dims); the reference returns empties.
     conv2d: (x, w, b, g) => (f32(x, w, b) && g.n > 0 ? nat.conv2d(F(x), F(w), FN(b), convGeom(g)) : ref.conv2d(x, w, b, g)),
@@ -119,14 +121,14 @@ export function makeOnednnBackend(nat: NativeAddon): Backend {
 
     slice: (x, shape, starts, steps, outShape) => {
       if (!f32(x)) return ref.slice(x, shape, starts, steps, outShape);
-      const out = new Float32Array(numel(outShape));
+      const out = nat.alloc(numel(outShape)); // fully overwritten by the copy
       const { off, st } = sliceView(shape, starts, steps);
       nat.stridedCopy(F(x), off, st, out, 0, stridesOf(outShape), outShape);
       return out;
     },
     sliceBackward: (gy, shape, starts, steps, outShape) => {
       if (!f32(gy)) return ref.sliceBackward(gy, shape, starts, steps, outShape);
-      const out = new Float32Array(numel(shape));
+      const out = nat.alloc(numel(shape), 0);
       const { off, st } = sliceView(shape, starts, steps);
       nat.stridedCopy(F(gy), 0, stridesOf(outShape), out, off, st, outShape);
       return out;
@@ -134,8 +136,7 @@ export function makeOnednnBackend(nat: NativeAddon): Backend {
     pad: (x, shape, before, after, value) => {
       if (!f32(x)) return ref.pad(x, shape, before, after, value);
       const outShape = shape.map((d, a) => d + before[a]! + after[a]!);
-      const out = new Float32Array(numel(outShape));
-      if (value !== 0) out.fill(value);
+      const out = nat.alloc(numel(outShape), value);
       const os = stridesOf(outShape);
       let off = 0;
       for (let a = 0; a < shape.length; a++) off += before[a]! * os[a]!;

@@ -9,6 +9,14 @@ import { fileURLToPath } from 'node:url';
 export interface NativeAddon {
   threads(): number;
   setThreads(n: number): number;
+  /** A fresh array of n floats (pooled when large), every element = fill; fill undefined: contents unspecified. */
+  alloc(n: number, fill?: number): Float32Array;
+  /** Output-buffer pool counters: allocations served from / missing the pool, explicit releases, MB held. */
+  poolStats(): { hits: number; misses: number; released: number; heldMB: number };
+  /** The serial the next pooled output gets. */
+  allocSerial(): number;
+  /** Detach `a` and return its buffer to the pool if it is a pooled output of serial ≥ since. */
+  release(a: Float32Array, since: number): boolean;
   conv2d(x: Float32Array, w: Float32Array, b: Float32Array | null, geom: number[]): Float32Array;
   conv2dBackwardData(gy: Float32Array, w: Float32Array, geom: number[]): Float32Array;
   /** sameGy: gy is the very array the previous conv2dBackwardData received (its reordered copy is reused). */
