@@ -16,3 +16,6 @@ class TimingProgress extends Progress {
 const cfg = tinyRun('/tmp/trainprofile', { epochs: 2, itersPerEpoch: it, batchSize: Number(process.env.BATCH ?? 64), warmupEpochs: 1, calibEpochs: 1 }, new TimingProgress(process.stderr, false));
 // the epoch-end checkpoint is inside the timed window; it is one write, reported among "outside kernels"
 timer.report(`LRQ train step (batch ${cfg.batchSize})`, (performance.now() - t0) / it, it, 40);
+const { loadNative } = await import('../../src/engine/backends/onednn/native.js');
+const nat = loadNative();
+if (nat) console.log('output-buffer pool:', nat.poolStats());
