@@ -260,24 +260,49 @@ void convBackwardWeights(const ConvGeom& g, const float* gy, const float* x, flo
 
 // ------------------------------------------------------------------ matmul
 
+// Through oneDNN's matmul primitive, not dnnl_sgemm: 2.6.3's AVX-512 sgemm corrupted the malloc heap
+// for the generator's Linear (m 32, n 8192, k 100, B transposed), seen as aborts under `node --cpu-prof`
+// (none with ONEDNN_MAX_CPU_ISA=AVX2 or with this primitive). Transposes are strided memory descriptors.
+struct MatmulEntry {
+  dnnl::matmul prim;
+  memory::desc a, b, c, bias;
+};
+
 void matmul(const float* a, const float* b, float* c, i64 batch, i64 m, i64 n, i64 k, bool ta, bool tb,
             const float* bias, i64 aStride, i64 bStride) {
   if (batch <= 0 || m <= 0 || n <= 0) return;
-  for (i64 i = 0; i < batch; i++) {
-    float* ci = c + i * m * n;
-    float beta = 0.f;
-    if (bias) {
-      for (i64 r = 0; r < m; r++) std::memcpy(ci + r * n, bias, sizeof(float) * n);
-      beta = 1.f;
-    }
-    if (k == 0) {
-      if (!bias) std::memset(ci, 0, sizeof(float) * m * n);
-      continue;
-    }
-    dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.f, a + i * aStride, ta ? m : k,
-                                  b + i * bStride, tb ? k : n, beta, ci, n);
-    if (st != dnnl_success) throw error(st, "dnnl_sgemm failed");
+  if (k == 0) {
+    for (i64 i = 0; i < batch; i++)
+      for (i64 r = 0; r < m; r++) {
+        float* row = c + i * m * n + r * n;
+        if (bias) std::memcpy(row, bias, sizeof(float) * n);
+        else std::memset(row, 0, sizeof(float) * n);
+      }
+    return;
   }
+  static std::unordered_map<std::string, std::unique_ptr<MatmulEntry>> cache;
+  auto key_ = key("mm", {m, n, k, ta ? 1 : 0, tb ? 1 : 0, bias ? 1 : 0});
+  auto it = cache.find(key_);
+  if (it == cache.end()) {
+    auto e = std::make_unique<MatmulEntry>();
+    e->a = memory::desc({m, k}, dt::f32, ta ? memory::dims{1, m} : memory::dims{k, 1});
+    e->b = memory::desc({k, n}, dt::f32, tb ? memory::dims{1, k} : memory::dims{n, 1});
+    e->c = memory::desc({m, n}, dt::f32, memory::dims{n, 1});
+    e->bias = memory::desc({1, n}, dt::f32, memory::dims{n, 1});
+    auto d = bias ? dnnl::matmul::desc(e->a, e->b, e->bias, e->c) : dnnl::matmul::desc(e->a, e->b, e->c);
+    e->prim = dnnl::matmul(dnnl::matmul::primitive_desc(d, eng()));
+    it = cache.emplace(key_, std::move(e)).first;
+  }
+  auto& e = *it->second;
+  for (i64 i = 0; i < batch; i++) {
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, memory(e.a, eng(), const_cast<float*>(a + i * aStride))},
+        {DNNL_ARG_WEIGHTS, memory(e.b, eng(), const_cast<float*>(b + i * bStride))},
+        {DNNL_ARG_DST, memory(e.c, eng(), c + i * m * n)}};
+    if (bias) args[DNNL_ARG_BIAS] = memory(e.bias, eng(), const_cast<float*>(bias));
+    e.prim.execute(strm(), args);
+  }
+  strm().wait();
 }
 
 // ------------------------------------------------------------------ batch norm

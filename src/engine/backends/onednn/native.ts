@@ -58,6 +58,7 @@ export interface NativeAddon {
 
 let addon: NativeAddon | null | undefined;
 let loadError = '';
+let loadedFrom: string | null = null;
 
 /** Where the addon may live: LRQ_NATIVE_PATH, else native/build/Release from the source or dist tree. */
 function candidates(): string[] {
@@ -84,11 +85,18 @@ export function loadNative(): NativeAddon | null {
     const mod = { exports: {} as unknown };
     process.dlopen(mod, found);
     addon = mod.exports as NativeAddon;
+    loadedFrom = found;
   } catch (e) {
     loadError = `addon ${found} failed to load: ${(e as Error).message.split('\n')[0]}`;
     addon = null;
   }
   return addon;
+}
+
+/** The file the addon was loaded from (null when not loaded). */
+export function nativeAddonPath(): string | null {
+  loadNative();
+  return loadedFrom;
 }
 
 /** Why loadNative returned null ('' when it loaded or was not tried). */
