@@ -710,6 +710,17 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   });
 }
 
+/** adamUpdate(p, g, m, v, b1, b2, eps, stepSize, bc2Sqrt, wd): in place on p, m, v (see kernels.h). */
+Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
+  return guard(info, "adamUpdate", [&]() -> Napi::Value {
+    auto p = f32(info, 0, "adamUpdate"), g = f32(info, 1, "adamUpdate"), m = f32(info, 2, "adamUpdate"),
+         v = f32(info, 3, "adamUpdate");
+    need(g.n == p.n && m.n == p.n && v.n == p.n, info.Env(), "adamUpdate: lengths differ");
+    adamUpdate(p.p, g.p, m.p, v.p, p.n, dbl(info, 4), dbl(info, 5), dbl(info, 6), dbl(info, 7), dbl(info, 8), dbl(info, 9));
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Thread count: LRQ_THREADS, else every hardware thread (libgomp alone may pick fewer).
   const char* t = std::getenv("LRQ_THREADS");
@@ -731,6 +742,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("allocSerial", AllocSerial);
   EXPORT("release", Release);
   EXPORT("alloc", Alloc);
+  EXPORT("adamUpdate", AdamUpdate);
   EXPORT("setVerbose", SetVerbose);
   EXPORT("setThreads", SetThreads);
   EXPORT("conv2d", Conv2d);

@@ -619,4 +619,22 @@ void softmaxRows(const float* x, i64 rows, i64 cols, bool log, float* y) {
   }
 }
 
+// Every (float) below is one Math.fround of adam.ts, every double a JS number; -ffp-contract=off keeps
+// the compiler from fusing a multiply-add that JS would round twice.
+void adamUpdate(float* p, const float* g, float* m, float* v, i64 n, double b1, double b2, double eps,
+                double stepSize, double bc2Sqrt, double wd) {
+  const double c1 = 1 - b1, c2 = 1 - b2;
+#pragma omp parallel for simd if (n > kParMin)
+  for (i64 i = 0; i < n; i++) {
+    const double pi = p[i];
+    const float gi = wd != 0 ? (float)((double)g[i] + wd * pi) : g[i];
+    const float mi = (float)((double)(float)((double)m[i] * b1) + c1 * (double)gi);
+    const float vi = (float)((double)(float)((double)v[i] * b2) + c2 * (double)(float)((double)gi * (double)gi));
+    const float denom = (float)((double)(float)((double)(float)std::sqrt((double)vi) / bc2Sqrt) + eps);
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = (float)(pi - stepSize * (double)(float)((double)mi / (double)denom));
+  }
+}
+
 }  // namespace lrq

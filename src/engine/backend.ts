@@ -36,6 +36,9 @@ export interface UnaryArgs { alpha?: number; lo?: number; hi?: number }
 /** Binary elementwise ops with numpy broadcasting. */
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow';
 
+/** One Adam step's scalars: stepSize = lr/(1−β1^t), bc2Sqrt = √(1−β2^t), wd = L2 weight decay. */
+export interface AdamHyper { b1: number; b2: number; eps: number; stepSize: number; bc2Sqrt: number; wd: number }
+
 export interface Backend {
   readonly name: 'reference' | 'onednn';
   /** Threads the backend uses for its kernels (1 for reference). */
@@ -44,6 +47,12 @@ export interface Backend {
   allocSerial?(): number;
   /** Give `d`'s buffer back for reuse now if this backend allocated it at mark ≥ since; true if it did. */
   release?(d: Data, since: number): boolean;
+  /**
+   * torch.optim.Adam's update, in place on p, m, v (optimizer state, the one kind of kernel that writes
+   * its arguments): bit-identical to nn/optim/adam.ts's loop. False where this backend has no such kernel
+   * or the dtype is not its own; the caller then runs the loop.
+   */
+  adamUpdate?(p: Data, g: Data, m: Data, v: Data, h: AdamHyper): boolean;
 
   // --- convolution: y[n,oc,oh,ow] = Σ w[oc,ci,i,j]·x[n,g·cpg+ci, oh·s−pad+i·d, …] + b[oc]
   conv2d(x: Data, w: Data, b: Data | null, g: Conv2dGeom): Data;

@@ -3,6 +3,7 @@
 
 import { Tensor, zeros } from '../../engine/tensor.js';
 import { LrqError } from '../../engine/errors.js';
+import { backend } from '../../engine/backend.js';
 import { Optimizer, type ParamsArg } from './optimizer.js';
 
 export interface AdamOptions {
@@ -40,6 +41,8 @@ export class Adam extends Optimizer<AdamOptions> {
         const bc1 = 1 - b1 ** step;
         const bc2Sqrt = Math.sqrt(1 - b2 ** step);
         const stepSize = lr / bc1;
+        // The native kernel runs this very loop (same roundings) ~10× faster on float32 parameters.
+        if (backend().adamUpdate?.(pd, gd, m, v, { b1, b2, eps, stepSize, bc2Sqrt, wd })) continue;
         for (let i = 0; i < pd.length; i++) {
           const gi = wd !== 0 ? r(gd[i]! + wd * pd[i]!) : gd[i]!;
           m[i] = r(r(m[i]! * b1) + (1 - b1) * gi);

@@ -10,6 +10,10 @@ import { SGD } from './sgd.js';
 import { Adam } from './adam.js';
 import { multiStepLr } from './lr_scheduler.js';
 import type { Optimizer } from './optimizer.js';
+import { Rng } from '../../engine/random.js';
+import { withBackend } from '../../engine/testing.js';
+import { availableBackends } from '../../engine/backend.js';
+import '../../engine/ops/registerBackends.js';
 
 interface Case {
   name: string; kind: 'sgd' | 'adam'; opts: Record<string, unknown>;
@@ -101,4 +105,30 @@ test('multiStepLr counts milestones with epoch ≥ m (GDFQ: epoch + 1 > s)', () 
   for (const e of [0, 99, 100, 101, 199, 200, 299, 300, 399]) assert.equal(multiStepLr(1e-4, ms, 0.1, e), gdfq(e));
   assert.equal(multiStepLr(1, ms, 0.1, 99), 1);
   assert.ok(Math.abs(multiStepLr(1, ms, 0.1, 250) - 0.01) < 1e-15);
+});
+
+test('Adam: the native float32 update gives the same bits as the TypeScript loop', { skip: !availableBackends().includes('onednn') && 'oneDNN addon not built' }, () => {
+  const rng = new Rng(7);
+  const init = rng.normal([70_000]);
+  const grads = Array.from({ length: 4 }, () => rng.normal([70_000], 0, 3));
+  const run = (be: 'reference' | 'onednn', wd: number, b1: number) =>
+    withBackend(be, () => {
+      const p = new Parameter(new Tensor(init.data.slice(), init.shape));
+      const opt = new Adam([p], { lr: 2e-3, betas: [b1, 0.999], weightDecay: wd });
+      for (const g of grads) {
+        p.grad = new Tensor(g.data.slice(), g.shape);
+        opt.step();
+      }
+      const st = opt.state.get(p)!;
+      return [p.data, (st['exp_avg'] as Tensor).data, (st['exp_avg_sq'] as Tensor).data];
+    });
+  for (const [wd, b1] of [[0, 0.5], [1e-4, 0.9]] as const) {
+    const want = run('reference', wd, b1), got = run('onednn', wd, b1);
+    ['param', 'exp_avg', 'exp_avg_sq'].forEach((what, k) => {
+      const a = got[k]!, b = want[k]!;
+      let diff = 0;
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) diff++;
+      assert.equal(diff, 0, `wd ${wd} β1 ${b1}: ${what} differs in ${diff} of ${a.length} elements`);
+    });
+  }
 });

@@ -45,6 +45,11 @@ export function makeOnednnBackend(nat: NativeAddon): Backend {
     threads: () => nat.threads(),
     allocSerial: () => nat.allocSerial(),
     release: (d, since) => d instanceof Float32Array && nat.release(d, since),
+    adamUpdate: (p, g, m, v, h) => {
+      if (!f32(p, g, m, v)) return false;
+      nat.adamUpdate(F(p), F(g), F(m), F(v), h.b1, h.b2, h.eps, h.stepSize, h.bc2Sqrt, h.wd);
+      return true;
+    },
 
     // An empty batch has nothing for oneDNN to do (it rejects zero dims); the reference returns empties.
     conv2d: (x, w, b, g) => (f32(x, w, b) && g.n > 0 ? nat.conv2d(F(x), F(w), FN(b), convGeom(g)) : ref.conv2d(x, w, b, g)),

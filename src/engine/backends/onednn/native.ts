@@ -13,6 +13,9 @@ export interface NativeAddon {
   alloc(n: number, fill?: number): Float32Array;
   /** Output-buffer pool counters: allocations served from / missing the pool, explicit releases, MB held. */
   poolStats(): { hits: number; misses: number; released: number; heldMB: number };
+  /** torch.optim.Adam's update in place on p, m, v (bit-identical to nn/optim/adam.ts). */
+  adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, b1: number, b2: number, eps: number,
+    stepSize: number, bc2Sqrt: number, wd: number): void;
   /** The serial the next pooled output gets. */
   allocSerial(): number;
   /** Detach `a` and return its buffer to the pool if it is a pooled output of serial ≥ since. */
