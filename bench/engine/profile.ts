@@ -23,5 +23,5 @@ const t0 = performance.now();
 for (let i = 0; i < iters; i++) w.step();
 timer.report(name, (performance.now() - t0) / iters, iters);
 const { loadNative } = await import('../../src/engine/backends/onednn/native.js');
-const nat = loadNative() as unknown as { poolStats?: () => object } | null;
-if (nat?.poolStats) console.log('output-buffer pool:', nat.poolStats());
+const nat = loadNative();
+if (nat) console.log('output-buffer pool:', nat.poolStats());

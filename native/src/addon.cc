@@ -26,6 +26,14 @@ namespace {
 // LRQ_BN_IMPL=onednn switches batch norm to oneDNN's primitives (for comparison); default: direct.cc.
 bool useDnnlBn = false;
 
+/** The V8 handle behind a napi_value (Node's napi_value is a v8::Local: v8impl::V8LocalValueFromJsValue). */
+template <class T>
+v8::Local<T> v8Local(napi_value v) {
+  v8::Local<v8::Value> l;
+  std::memcpy(static_cast<void*>(&l), &v, sizeof(v));
+  return l.As<T>();
+}
+
 struct F32 {
   float* p;
   i64 n;
@@ -38,10 +46,7 @@ F32 f32(const Napi::CallbackInfo& info, size_t i, const char* fn) {
   auto a = v.As<Napi::Float32Array>();
   if (a.ElementLength() == 0 && a.ArrayBuffer().ByteLength() == 0) {
     // An empty view may be a released one (see Release): its ArrayBuffer is detached.
-    napi_value nv = v;
-    v8::Local<v8::TypedArray> ta;
-    std::memcpy(static_cast<void*>(&ta), &nv, sizeof(nv));
-    if (ta->Buffer()->WasDetached())
+    if (v8Local<v8::TypedArray>(v)->Buffer()->WasDetached())
       throw Napi::Error::New(info.Env(), std::string(fn) + ": argument " + std::to_string(i) + " was released (a gradient temporary used after backward)");
   }
   return {a.Data(), (i64)a.ElementLength()};
@@ -96,6 +101,12 @@ struct BufferPool {
   // being unmapped and mapped again, not saved).
   size_t held = 0, cap = (size_t)1024 << 20;
   size_t hits = 0, misses = 0, released = 0;
+  // Buffers handed out and not yet given back, by data pointer → allocation serial (a counter over all
+  // of them). `release` may detach only these, and only those made at or after a serial the caller
+  // names, so arrays that existed before (a user's, or a forward activation saved for backward) can
+  // never be freed early.
+  std::unordered_map<void*, double> live;
+  double nextSerial = 0;
   void* take(size_t bytes) {
     {
       std::lock_guard<std::mutex> g(m);
@@ -105,16 +116,20 @@ struct BufferPool {
         it->second.pop_back();
         held -= bytes;
         hits++;
+        live[p] = nextSerial++;
         return p;
       }
+      misses++;
     }
-    misses++;
     void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
     if (!p) throw std::bad_alloc();
+    std::lock_guard<std::mutex> g(m);
+    live[p] = nextSerial++;
     return p;
   }
   void give(void* p, size_t bytes) {
     std::lock_guard<std::mutex> g(m);
+    live.erase(p);
     if (held + bytes > cap) {
       std::free(p);
       return;
@@ -126,34 +141,15 @@ struct BufferPool {
 // Never destroyed: V8 may free backing stores (calling give) during isolate teardown at exit.
 BufferPool& pool = *new BufferPool;
 
-// Pooled outputs alive in JS, by data pointer → allocation serial (a counter over all pooled outputs).
-// `release` may detach only these, and only those made at or after a serial the caller names, so arrays
-// that existed before (a user's, or a forward activation saved for backward) can never be freed early.
-// Guarded by pool.m.
-std::unordered_map<void*, double> liveSerial;
-double nextSerial = 0;
-
 Napi::Float32Array out(const Napi::Env& env, i64 n) {
   const size_t bytes = (size_t)n * sizeof(float);
   if (bytes < kPoolMin) return Napi::Float32Array::New(env, (size_t)n);
   void* p = pool.take(bytes);
-  {
-    std::lock_guard<std::mutex> g(pool.m);
-    liveSerial[p] = nextSerial++;
-  }
   // A V8 backing store (not napi's external ArrayBuffer): its deleter runs as soon as the GC frees the
   // buffer, while napi finalizers wait for the event loop and would never recycle in a synchronous loop.
   v8::Isolate* iso = v8::Isolate::GetCurrent();
   auto store = v8::ArrayBuffer::NewBackingStore(
-      p, bytes,
-      [](void* data, size_t length, void*) {
-        {
-          std::lock_guard<std::mutex> g(pool.m);
-          liveSerial.erase(data);
-        }
-        pool.give(data, length);
-      },
-      nullptr);
+      p, bytes, [](void* data, size_t length, void*) { pool.give(data, length); }, nullptr);
   v8::Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(iso, std::move(store));
   v8::Local<v8::Value> fa = v8::Float32Array::New(ab, 0, (size_t)n);
   // napi_value is Node's handle to a v8::Local<v8::Value> (v8impl::JsValueFromV8LocalValue).
@@ -218,7 +214,7 @@ Napi::Value PoolStats(const Napi::CallbackInfo& info) {
 /** The serial the next pooled output will get (mark taken before a pass whose temporaries may be released). */
 Napi::Value AllocSerial(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> g(pool.m);
-  return Napi::Number::New(info.Env(), nextSerial);
+  return Napi::Number::New(info.Env(), pool.nextSerial);
 }
 
 /**
@@ -231,16 +227,13 @@ Napi::Value Release(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   if (!info[0].IsTypedArray()) return Napi::Boolean::New(env, false);
   const double since = info[1].As<Napi::Number>().DoubleValue();
-  v8::Local<v8::Value> v;
-  napi_value nv = info[0];
-  std::memcpy(static_cast<void*>(&v), &nv, sizeof(nv));  // napi_value is a v8::Local (see out())
-  v8::Local<v8::ArrayBuffer> ab = v.As<v8::TypedArray>()->Buffer();
+  v8::Local<v8::ArrayBuffer> ab = v8Local<v8::TypedArray>(info[0])->Buffer();
   if (!ab->IsDetachable() || ab->WasDetached()) return Napi::Boolean::New(env, false);
   void* data = ab->Data();
   {
     std::lock_guard<std::mutex> g(pool.m);
-    auto it = liveSerial.find(data);
-    if (it == liveSerial.end() || it->second < since) return Napi::Boolean::New(env, false);
+    auto it = pool.live.find(data);
+    if (it == pool.live.end() || it->second < since) return Napi::Boolean::New(env, false);
   }
   // Detaching drops the ArrayBuffer's reference to the backing store; its deleter returns the buffer.
   ab->Detach();

@@ -1,4 +1,4 @@
-// oneDNN-backed kernels: convolution (fwd, bwd data, bwd weights), sgemm, batch norm (train, infer,
+// oneDNN-backed kernels: convolution (fwd, bwd data, bwd weights), matmul, batch norm (train, infer,
 // bwd) and transcendental eltwise. Primitives are created once per geometry and cached (creation costs
 // far more than execution); user buffers are wrapped in place, and reorders to the primitive's preferred
 // (blocked) layouts go through scratch memories owned by the cache entry.

@@ -90,11 +90,11 @@ void maxPool(const PoolGeom& g, const float* x, float* y, int32_t* argmax);
 void maxPoolBackward(const PoolGeom& g, const float* gy, const int32_t* argmax, i64 inLen, float* gx);
 void fakeQuant(const float* x, i64 rows, i64 cols, const float* lo, const float* hi, int bits, float* y);
 void rowMinMax(const float* x, i64 rows, i64 cols, float* mn, float* mx);
+void softmaxRows(const float* x, i64 rows, i64 cols, bool log, float* y);
 
 /** torch.optim.Adam's update of one float32 parameter, in place (p, m, v), rounding every stage to float
  *  exactly as nn/optim/adam.ts does, so both paths give identical bits. */
 void adamUpdate(float* p, const float* g, float* m, float* v, i64 n, double b1, double b2, double eps,
                 double stepSize, double bc2Sqrt, double wd);
-void softmaxRows(const float* x, i64 rows, i64 cols, bool log, float* y);
 
 }  // namespace lrq

@@ -41,7 +41,8 @@ export class Adam extends Optimizer<AdamOptions> {
         const bc1 = 1 - b1 ** step;
         const bc2Sqrt = Math.sqrt(1 - b2 ** step);
         const stepSize = lr / bc1;
-        // The native kernel runs this very loop (same roundings) ~10× faster on float32 parameters.
+        // The native kernel runs this very loop (same roundings) on float32 parameters: 1.2M of them took
+        // 8.7 ms a step instead of 19.7.
         if (backend().adamUpdate?.(pd, gd, m, v, { b1, b2, eps, stepSize, bc2Sqrt, wd })) continue;
         for (let i = 0; i < pd.length; i++) {
           const gi = wd !== 0 ? r(gd[i]! + wd * pd[i]!) : gd[i]!;
