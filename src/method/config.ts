@@ -100,8 +100,7 @@ export const PAPER_PRESET: Partial<QuantizeConfig> = {
  * overshoot to settle (spec §1.2). Student LR 3e-4, three times the paper's 1e-4: 1,400 student
  * iterations are 1/57 of the paper's, and at 1e-4 accuracy was still climbing when the run ended (W4A4
  * 76.85 / 76.56 at seeds 0 / 2 → 77.36 / 77.31 at 3e-4; 1e-3 peaked early and fell back in a trial
- * at BNS weight 0.1);
- * ×0.1 for the last 3 epochs. BNS weight 1, not GDFQ's 0.1 (a deviation, measured): with 0.1 the
+ * at BNS weight 0.1) — but below 4 bits see FAST_PRESET_LOW_BITS; ×0.1 for the last 3 epochs. BNS weight 1, not GDFQ's 0.1 (a deviation, measured): with 0.1 the
  * sharpening generator drives the teacher's activations to 2–3× the ranges frozen after calibration and
  * the student is fitted to clipped activations (W4A4 75.98 → 77.99 with 1, W5A5 72.63 → see README).
  */
@@ -109,6 +108,18 @@ export const FAST_PRESET: Partial<QuantizeConfig> = {
   epochs: 16, itersPerEpoch: 100, batchSize: 64, warmupEpochs: 2, calibEpochs: 2,
   lrS: 3e-4, lrG: 1e-3, lrSteps: [13], dkdWarmup: 2, bnsWeight: 1,
 };
+
+/**
+ * `fast` overrides when weights or activations have fewer than 4 bits: the paper's student LR 1e-4.
+ * At W3A3 3e-4 diverged (DKD loss 3 → 28, top-1 43% → 10% within four epochs), where 1e-4 reaches 66.6%.
+ */
+export const FAST_PRESET_LOW_BITS: Partial<QuantizeConfig> = { lrS: 1e-4 };
+
+/** The preset's values for these bit widths (`fast` below 4 bits adds FAST_PRESET_LOW_BITS). */
+export function presetValues(preset: 'paper' | 'fast', wbits: number, abits: number): Partial<QuantizeConfig> {
+  if (preset === 'paper') return PAPER_PRESET;
+  return Math.min(wbits, abits) < 4 ? { ...FAST_PRESET, ...FAST_PRESET_LOW_BITS } : FAST_PRESET;
+}
 
 /** Method defaults: `lrq` = LRG + AMA + DKD; `gdfq` = GDFQ generator, plain CE, KD (T = 20, mean). */
 export function methodDefaults(method: Method): Partial<QuantizeConfig> {
@@ -135,8 +146,9 @@ export const BASE_DEFAULTS: Omit<QuantizeConfig, 'model' | 'out'> = {
  */
 export function resolveConfig(opts: Partial<QuantizeConfig> & { model: string; out: string; preset?: 'paper' | 'fast' }): QuantizeConfig {
   const method = opts.method ?? 'lrq';
-  const preset = opts.preset === 'fast' ? FAST_PRESET : opts.preset === 'paper' || opts.preset === undefined ? PAPER_PRESET : undefined;
-  if (!preset) throw new LrqError(`--preset ${String(opts.preset)}: unknown preset (use paper or fast)`);
+  const name = opts.preset ?? 'paper';
+  if (name !== 'paper' && name !== 'fast') throw new LrqError(`--preset ${String(opts.preset)}: unknown preset (use paper or fast)`);
+  const preset = presetValues(name, opts.wbits ?? BASE_DEFAULTS.wbits, opts.abits ?? BASE_DEFAULTS.abits);
   const explicit = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as Partial<QuantizeConfig>;
   delete (explicit as Record<string, unknown>)['preset'];
   const cfg = { ...BASE_DEFAULTS, ...methodDefaults(method), ...preset, ...explicit, method } as QuantizeConfig;
