@@ -100,9 +100,10 @@ export const PAPER_PRESET: Partial<QuantizeConfig> = {
  * overshoot to settle (spec §1.2). Student LR 3e-4, three times the paper's 1e-4: 1,400 student
  * iterations are 1/57 of the paper's, and at 1e-4 accuracy was still climbing when the run ended (W4A4
  * 76.85 / 76.56 at seeds 0 / 2 → 77.36 / 77.31 at 3e-4; 1e-3 peaked early and fell back in a trial
- * at BNS weight 0.1) — but below 4 bits see FAST_PRESET_LOW_BITS; ×0.1 for the last 3 epochs. BNS weight 1, not GDFQ's 0.1 (a deviation, measured): with 0.1 the
- * sharpening generator drives the teacher's activations to 2–3× the ranges frozen after calibration and
- * the student is fitted to clipped activations (W4A4 75.98 → 77.99 with 1, W5A5 72.63 → see README).
+ * at BNS weight 0.1) — but below 4 bits see FAST_PRESET_LOW_BITS; ×0.1 for the last 3 epochs.
+ * BNS weight 1, not GDFQ's 0.1 (a deviation, measured): with 0.1 the sharpening generator drives the
+ * teacher's activations to 2–3× the ranges frozen after calibration and the student is fitted to
+ * clipped activations (W4A4 75.98 → 77.99 with 1, W5A5 72.63 → 80.00; see README).
  */
 export const FAST_PRESET: Partial<QuantizeConfig> = {
   epochs: 16, itersPerEpoch: 100, batchSize: 64, warmupEpochs: 2, calibEpochs: 2,
