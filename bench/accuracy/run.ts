@@ -1,6 +1,6 @@
 // `npm run bench:accuracy -- --preset fast --wbits 4 --abits 4 [--json] [--methods fp,naive,real,gdfq,lrq]
 //  [--model m.onnx] [--eval-data test.bin] [--calib-data train5k.bin] [--out runs/bench] [--seed N]
-//  [--bns-weight W]`:
+//  [--bns-weight W] [--lr-s LR]`:
 // the accuracy benchmark of the end-to-end issue on the staged CIFAR-10 (JPEG q75) set. For each method it
 // runs the real pipeline (lrq's quantize(), same schedule and bits) and prints top-1 and wall minutes:
 //   fp     the teacher itself;
@@ -34,6 +34,8 @@ const seed = Number(arg('seed', '0'));
 const json = process.argv.includes('--json');
 // Optional override of the preset's BNS weight (for the weight's ablation); undefined keeps the preset's.
 const bnsWeight = process.argv.includes('--bns-weight') ? Number(arg('bns-weight', '')) : undefined;
+// Likewise the student LR (the preset's depends on the bit widths; see FAST_PRESET_LOW_BITS).
+const lrS = process.argv.includes('--lr-s') ? Number(arg('lr-s', '')) : undefined;
 const methods = arg('methods', 'fp,naive,naive-lrg,lrq,gdfq,real').split(',');
 const model = arg('model', join(DATA, 'models/akamaster_cifar10/resnet20_cifar10_akamaster.onnx'));
 const evalData = arg('eval-data', join(DATA, 'cifar10/cifar10-test-yoongikim-jpeg-q75.bin'));
@@ -51,7 +53,7 @@ let fpTop1 = NaN;
 function emit(method: string, top1: number, t0: number): void {
   const row: Row = { method, wbits, abits, top1: +top1.toFixed(2), fp_top1: +fpTop1.toFixed(2), minutes: +((Date.now() - t0) / 60000).toFixed(2), preset, backend: backend().name, threads: backend().threads() };
   rows.push(row);
-  appendFileSync(join(out, 'results.jsonl'), JSON.stringify({ ...row, ...(bnsWeight !== undefined ? { bns_weight: bnsWeight } : {}), at: new Date().toISOString() }) + '\n');
+  appendFileSync(join(out, 'results.jsonl'), JSON.stringify({ ...row, ...(bnsWeight !== undefined ? { bns_weight: bnsWeight } : {}), ...(lrS !== undefined ? { lr_s: lrS } : {}), at: new Date().toISOString() }) + '\n');
   if (json) process.stdout.write(JSON.stringify(row) + '\n');
   else process.stderr.write(`[bench] ${method}: top-1 ${row.top1.toFixed(2)}% in ${row.minutes.toFixed(1)} min\n`);
 }
@@ -76,7 +78,7 @@ for (const method of ['lrq', 'gdfq', 'real'] as const) {
   const dir = join(out, method);
   if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   const s = await quantize({
-    model, out: dir, preset, wbits, abits, seed, evalData, bnsWeight,
+    model, out: dir, preset, wbits, abits, seed, evalData, bnsWeight, lrS,
     method: method === 'real' ? 'lrq' : method,
     ...(method === 'real' ? { calibData } : {}),
     progress: process.stderr.isTTY, report: true, export: true,
