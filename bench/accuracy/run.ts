@@ -34,7 +34,7 @@ const seed = Number(arg('seed', '0'));
 const json = process.argv.includes('--json');
 // Optional override of the preset's BNS weight (for the weight's ablation); undefined keeps the preset's.
 const bnsWeight = process.argv.includes('--bns-weight') ? Number(arg('bns-weight', '')) : undefined;
-// Likewise the student LR (the preset's depends on the bit widths; see FAST_PRESET_LOW_BITS).
+// Likewise the student LR (the preset's depends on the bit widths; see FAST_PRESET_OTHER_BITS).
 const lrS = process.argv.includes('--lr-s') ? Number(arg('lr-s', '')) : undefined;
 const methods = arg('methods', 'fp,naive,naive-lrg,lrq,gdfq,real').split(',');
 const model = arg('model', join(DATA, 'models/akamaster_cifar10/resnet20_cifar10_akamaster.onnx'));

@@ -7,9 +7,11 @@ import { LrqError } from '../engine/errors.js';
 
 const base = { model: 'm.onnx', out: 'runs/x' };
 
-test('fast preset: student LR 3e-4 at 4+ bits, the paper 1e-4 when weights or activations have fewer', () => {
+test('fast preset: student LR 3e-4 when the narrower of weights/activations has 4 bits, else the paper 1e-4', () => {
   assert.equal(resolveConfig({ ...base, preset: 'fast', wbits: 4, abits: 4 }).lrS, 3e-4);
-  assert.equal(resolveConfig({ ...base, preset: 'fast', wbits: 5, abits: 8 }).lrS, 3e-4);
+  assert.equal(resolveConfig({ ...base, preset: 'fast', wbits: 4, abits: 8 }).lrS, 3e-4);
+  assert.equal(resolveConfig({ ...base, preset: 'fast', wbits: 5, abits: 5 }).lrS, 1e-4);
+  assert.equal(resolveConfig({ ...base, preset: 'fast', wbits: 8, abits: 8 }).lrS, 1e-4);
   assert.equal(resolveConfig({ ...base, preset: 'fast' }).lrS, 3e-4); // default bits are 4/4
   assert.equal(resolveConfig({ ...base, preset: 'fast', wbits: 3, abits: 3 }).lrS, 1e-4);
   assert.equal(resolveConfig({ ...base, preset: 'fast', wbits: 8, abits: 2 }).lrS, 1e-4);

@@ -100,7 +100,7 @@ export const PAPER_PRESET: Partial<QuantizeConfig> = {
  * overshoot to settle (spec §1.2). Student LR 3e-4, three times the paper's 1e-4: 1,400 student
  * iterations are 1/57 of the paper's, and at 1e-4 accuracy was still climbing when the run ended (W4A4
  * 76.85 / 76.56 at seeds 0 / 2 → 77.36 / 77.31 at 3e-4; 1e-3 peaked early and fell back in a trial
- * at BNS weight 0.1) — but below 4 bits see FAST_PRESET_LOW_BITS; ×0.1 for the last 3 epochs.
+ * at BNS weight 0.1) — at 4 bits only, see FAST_PRESET_OTHER_BITS; ×0.1 for the last 3 epochs.
  * BNS weight 1, not GDFQ's 0.1 (a deviation, measured): with 0.1 the sharpening generator drives the
  * teacher's activations to 2–3× the ranges frozen after calibration and the student is fitted to
  * clipped activations (W4A4 75.98 → 77.99 with 1, W5A5 72.63 → 80.00; see README).
@@ -111,15 +111,16 @@ export const FAST_PRESET: Partial<QuantizeConfig> = {
 };
 
 /**
- * `fast` overrides when weights or activations have fewer than 4 bits: the paper's student LR 1e-4.
- * At W3A3 3e-4 diverged (DKD loss 3 → 28, top-1 43% → 10% within four epochs), where 1e-4 reaches 66.6%.
+ * `fast` overrides unless the narrower of weights and activations has exactly 4 bits: the paper's student
+ * LR 1e-4. At W3A3 3e-4 diverged (DKD loss 3 → 28, top-1 43% → 10% within four epochs; 1e-4 reaches
+ * 66.6%); at W5A5 the student already converges at 1e-4 (80.00%) and 3e-4 ended lower (79.16%, seed 0).
  */
-export const FAST_PRESET_LOW_BITS: Partial<QuantizeConfig> = { lrS: 1e-4 };
+export const FAST_PRESET_OTHER_BITS: Partial<QuantizeConfig> = { lrS: 1e-4 };
 
-/** The preset's values for these bit widths (`fast` below 4 bits adds FAST_PRESET_LOW_BITS). */
+/** The preset's values for these bit widths (`fast` adds FAST_PRESET_OTHER_BITS unless min(wbits, abits) = 4). */
 export function presetValues(preset: 'paper' | 'fast', wbits: number, abits: number): Partial<QuantizeConfig> {
   if (preset === 'paper') return PAPER_PRESET;
-  return Math.min(wbits, abits) < 4 ? { ...FAST_PRESET, ...FAST_PRESET_LOW_BITS } : FAST_PRESET;
+  return Math.min(wbits, abits) === 4 ? FAST_PRESET : { ...FAST_PRESET, ...FAST_PRESET_OTHER_BITS };
 }
 
 /** Method defaults: `lrq` = LRG + AMA + DKD; `gdfq` = GDFQ generator, plain CE, KD (T = 20, mean). */
