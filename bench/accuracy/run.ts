@@ -32,10 +32,12 @@ const wbits = Number(arg('wbits', '4'));
 const abits = Number(arg('abits', '4'));
 const seed = Number(arg('seed', '0'));
 const json = process.argv.includes('--json');
-// Optional override of the preset's BNS weight (for the weight's ablation); undefined keeps the preset's.
-const bnsWeight = process.argv.includes('--bns-weight') ? Number(arg('bns-weight', '')) : undefined;
-// Likewise the student LR (the preset's depends on the bit widths; see FAST_PRESET_OTHER_BITS).
-const lrS = process.argv.includes('--lr-s') ? Number(arg('lr-s', '')) : undefined;
+/** An optional numeric override of a preset value; undefined (flag absent) keeps the preset's. */
+const optionalNumber = (name: string): number | undefined => (process.argv.includes(`--${name}`) ? Number(arg(name, '')) : undefined);
+// The BNS weight (for the weight's ablation) and the student LR (the preset's depends on the bit widths;
+// see FAST_PRESET_OTHER_BITS).
+const bnsWeight = optionalNumber('bns-weight');
+const lrS = optionalNumber('lr-s');
 const methods = arg('methods', 'fp,naive,naive-lrg,lrq,gdfq,real').split(',');
 const model = arg('model', join(DATA, 'models/akamaster_cifar10/resnet20_cifar10_akamaster.onnx'));
 const evalData = arg('eval-data', join(DATA, 'cifar10/cifar10-test-yoongikim-jpeg-q75.bin'));
@@ -53,7 +55,8 @@ let fpTop1 = NaN;
 function emit(method: string, top1: number, t0: number): void {
   const row: Row = { method, wbits, abits, top1: +top1.toFixed(2), fp_top1: +fpTop1.toFixed(2), minutes: +((Date.now() - t0) / 60000).toFixed(2), preset, backend: backend().name, threads: backend().threads() };
   rows.push(row);
-  appendFileSync(join(out, 'results.jsonl'), JSON.stringify({ ...row, ...(bnsWeight !== undefined ? { bns_weight: bnsWeight } : {}), ...(lrS !== undefined ? { lr_s: lrS } : {}), at: new Date().toISOString() }) + '\n');
+  // JSON.stringify leaves out the overrides that were not given (undefined).
+  appendFileSync(join(out, 'results.jsonl'), JSON.stringify({ ...row, bns_weight: bnsWeight, lr_s: lrS, at: new Date().toISOString() }) + '\n');
   if (json) process.stdout.write(JSON.stringify(row) + '\n');
   else process.stderr.write(`[bench] ${method}: top-1 ${row.top1.toFixed(2)}% in ${row.minutes.toFixed(1)} min\n`);
 }
