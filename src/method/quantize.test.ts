@@ -134,6 +134,7 @@ test('CLI user errors: one line naming the problem, exit 1, no stack trace', { s
       assert.equal(lines.length, 1, `one line expected for ${args.join(' ')}, got:\n${r.stderr}`);
       assert.match(lines[0]!, re);
       assert.doesNotMatch(r.stderr, /\n\s+at /);
+      assert.ok(!existsSync(join(out, 'config.json')), `${args.join(' ')} left a config.json in the run directory`);
     }
   } finally {
     rmSync(out, { recursive: true, force: true });

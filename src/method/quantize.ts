@@ -82,15 +82,16 @@ export async function quantize(opts: QuantizeOptions): Promise<QuantizeSummary> 
   } else if (existsSync(checkpointPath(runDir))) {
     throw new LrqError(`${runDir} already holds a run with a checkpoint; pass --resume to continue it or choose another --out`);
   }
-  mkdirSync(runDir, { recursive: true });
-  if (!cfg.resume) writeFileAtomic(cfgPath, JSON.stringify({ ...cfg, resume: false }, null, 2) + '\n');
   const progress = new Progress(process.stderr, cfg.progress);
 
+  // Read and check every input before the run directory is touched: a bad --model or --eval-data leaves nothing behind.
   const teacher = loadOnnx(cfg.model);
   const info = describeTeacher(teacher, cfg);
   // --eval-limit takes images spread over the whole file (test sets are often stored class by class).
   const evalSet = cfg.evalData ? openDataset(cfg.evalData, { normalization: info.normalization, size: info.size, numClasses: info.numClasses }).spread(cfg.evalLimit) : null;
   const calibSet: ImageDataset | null = cfg.calibData ? openDataset(cfg.calibData, { normalization: info.normalization, size: info.size, numClasses: info.numClasses }) : null;
+  mkdirSync(runDir, { recursive: true });
+  if (!cfg.resume) writeFileAtomic(cfgPath, JSON.stringify({ ...cfg, resume: false }, null, 2) + '\n');
   progress.message(`lrq: ${cfg.method}${calibSet ? ' (real-data mode)' : ''} W${cfg.wbits}A${cfg.abits}, ${cfg.epochs}×${cfg.itersPerEpoch} iterations at batch ${cfg.batchSize}, backend ${backend().name} (${backend().threads()} threads) → ${runDir}`);
 
   let fpEval: EvalResult | null = null;
