@@ -1,33 +1,28 @@
 // The training loop (spec §1.6 / §3.5, online GDFQ style): per iteration a generator step (teacher CE or
 // AMA-CE + λ·BNS, Adam), then a student step on the detached images (CE + DKD or KD, Nesterov SGD);
 // generator-only warm-up, activation-range calibration epochs, multi-step LR, per-epoch evaluation,
-// checkpoints every N iterations. Real-data mode replaces the generator by shuffled real images.
+// checkpoints every N iterations. Real-data mode replaces the generator by shuffled real images. The two
+// halves of an iteration (generator step, student step) live in step.ts.
 // Rule: all randomness comes from one seeded Rng whose state is checkpointed, and every piece of state
 // the next iteration reads is in the checkpoint — so a resumed run ends with the same weights.
 
 import { join } from 'node:path';
 import { Tensor, noGrad } from '../engine/tensor.js';
 import { LrqError, NonFiniteError } from '../engine/errors.js';
-import * as ops from '../engine/ops/index.js';
 import { Rng } from '../engine/random.js';
-import { Adam } from '../nn/optim/adam.js';
-import { SGD } from '../nn/optim/sgd.js';
-import type { Linear } from '../nn/layers/index.js';
 import type { GraphModule } from '../io/onnx/index.js';
 import type { ImageDataset, Dataset } from '../io/datasets/index.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { JsonlLog } from '../io/jsonl.js';
 import type { Generator } from '../models/generator.js';
 import { setCalibration } from '../quant/prepare.js';
-import { bnsLoss } from './losses/bns.js';
-import { amaLoss } from './losses/ama.js';
-import { dkdLoss, dkdRamp } from './losses/dkd.js';
-import { kdLoss } from './losses/kd.js';
+import { dkdRamp } from './losses/dkd.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import type { QuantizeConfig } from './config.js';
 import { Progress } from './progress.js';
 import { type CheckpointState, CHECKPOINT_VERSION, flattenOptimizer, loadCheckpoint, prefixed, saveCheckpoint, unflattenOptimizer, unprefixed } from './checkpoint.js';
 import { augmentBatch, gatherBatch } from './realdata.js';
+import { generatorStep, stepParts, studentStep } from './step.js';
 
 export interface TrainParts {
   cfg: QuantizeConfig;
@@ -57,33 +52,13 @@ export function lrFactor(epoch: number, steps: readonly number[]): number {
   return f;
 }
 
-/** Throw NonFiniteError when a loss is NaN or ±Inf (the loop adds where, and that the checkpoint is intact). */
-function assertFinite(values: Record<string, number>): void {
-  for (const [k, v] of Object.entries(values)) if (!Number.isFinite(v)) throw new NonFiniteError(`${k} became ${v}`);
-}
-
-/** Throw NonFiniteError when any parameter gradient holds NaN/Inf (a finite loss can still overflow in backward). */
-function assertFiniteGrads(what: string, params: Iterable<Tensor>): void {
-  for (const p of params) {
-    const d = p.grad?.data;
-    if (!d) continue;
-    for (let i = 0; i < d.length; i++) {
-      if (!Number.isFinite(d[i]!)) throw new NonFiniteError(`${what} gradient of ${p.name ?? 'a parameter'} became ${d[i]}`);
-    }
-  }
-}
-
 /** Run (or resume) the training loop; writes checkpoints, log.jsonl, best and final student weights. */
 export function train(p: TrainParts): TrainResult {
   const { cfg, teacher, student, generator, runDir } = p;
   const log = new JsonlLog(join(runDir, 'log.jsonl'));
   const rng = new Rng(cfg.seed);
-  for (const prm of teacher.parameters()) prm.requiresGrad = false;
-  const optS = new SGD(student.parameters(), { lr: cfg.lrS, momentum: cfg.momentum, nesterov: true, weightDecay: cfg.weightDecay });
-  const optG = generator ? new Adam(generator.parameters(), { lr: cfg.lrG, betas: cfg.adamBetas, eps: 1e-8 }) : null;
-  const classifier = teacher.classifierPath ? (teacher.getSubmodule(teacher.classifierPath) as Linear) : null;
-  if (cfg.ama && !classifier) throw new LrqError(`${cfg.model}: AMA needs the classifier's last Gemm/MatMul with a constant weight; none found (use --no-ama)`);
-  const bns = teacher.bnLayers();
+  const parts = stepParts(cfg, teacher, student, generator, p.numClasses);
+  const { optS, optG } = parts;
 
   let start = { epoch: 0, iter: 0 };
   let bestTop1: number | null = null, bestEpoch: number | null = null;
@@ -174,30 +149,8 @@ export function train(p: TrainParts): TrainResult {
     function iteration(epoch: number, it: number): void {
       const losses: Record<string, number> = {};
       let x: Tensor, y: Int32Array, t: Tensor;
-      if (generator && optG) {
-        // --- generator step: L_G = CE or AMA-CE on the teacher + λ·BNS
-        const z = rng.normal([cfg.batchSize, cfg.latentDim]);
-        y = rng.integers(0, p.numClasses, cfg.batchSize);
-        for (const bn of bns) bn.captureStats = true;
-        x = generator.forward(z, y);
-        const out = teacher.forward(x, { returnFeature: true });
-        for (const bn of bns) bn.captureStats = false;
-        t = out.logits;
-        const ce = cfg.ama
-          ? amaLoss(out.logits, out.feature, classifier!.weight, classifier!.bias ?? null, y, { variant: cfg.amaVariant, margin: cfg.amaMargin, scale: cfg.amaScale, sign: cfg.amaSign })
-          : ops.crossEntropy(out.logits, y);
-        const bn = bnsLoss(bns);
-        const lossG = ops.add(ce, ops.mul(bn, cfg.bnsWeight));
-        losses['lossG'] = lossG.item();
-        losses['ce'] = ce.item();
-        losses['bns'] = bn.item();
-        assertFinite({ 'generator loss': losses['lossG']! });
-        generator.zeroGrad();
-        lossG.backward();
-        assertFiniteGrads('generator', generator.parameters());
-        optG.step();
-        x = x.detach();
-        t = t.detach();
+      if (generator) {
+        ({ x, y, t } = generatorStep(parts, rng, losses));
       } else {
         // --- real-data mode: a shuffled, augmented batch of real images; teacher logits as targets
         const ds = p.calibSet!;
@@ -209,28 +162,8 @@ export function train(p: TrainParts): TrainResult {
         y = b.y;
         t = noGrad(() => teacher.forward(x));
       }
-      // --- student step: CE + ramp·DKD (or KD); ranges move while calibrating
-      const studentLoss = () => {
-        const s = student.forward(x);
-        const ce = ops.crossEntropy(s, y);
-        const kd = cfg.distill === 'dkd'
-          ? ops.mul(dkdLoss(s, t, y, { alpha: cfg.dkdAlpha, beta: cfg.dkdBeta, temperature: cfg.dkdTemperature }), ramp)
-          : kdLoss(s, t, { temperature: cfg.kdTemperature, alpha: cfg.kdAlpha, reduction: cfg.kdReduction });
-        return { loss: ops.add(ops.mul(ce, cfg.ceWeight), kd), ce, kd };
-      };
-      if (trainStudent) {
-        const { loss, kd } = studentLoss();
-        losses['lossS'] = loss.item();
-        losses['kd'] = kd.item();
-        assertFinite({ 'student loss': losses['lossS']! });
-        student.zeroGrad();
-        loss.backward();
-        assertFiniteGrads('student', student.parameters());
-        optS.step();
-      } else {
-        const { loss } = noGrad(studentLoss);
-        losses['lossS'] = loss.item();
-      }
+      // ranges move while calibrating; the student only updates after the generator warm-up
+      studentStep(parts, x, y, t, ramp, trainStudent, losses);
       for (const [k, v] of Object.entries(losses)) sums[k] = (sums[k] ?? 0) + v;
       count++;
       if (it % 10 === 0 || it === cfg.itersPerEpoch - 1) log.write({ type: 'iter', epoch, iter: it, ...losses });
