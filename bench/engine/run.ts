@@ -14,7 +14,7 @@ interface Row {
   ours_ms: number;
   torch_ms: number | null;
   ratio: number | null;
-  gflops: number;
+  gflops: number | null;
   threads: number;
   backend: string;
   peak_rss_mb: number;
@@ -84,7 +84,7 @@ for (let round = 0; round < rounds; round++) {
     }
     const r = rows[i]!;
     r.ours_ms = Math.min(r.ours_ms, median(times));
-    r.gflops = w.flops / r.ours_ms / 1e6;
+    r.gflops = w.flops === null ? null : w.flops / r.ours_ms / 1e6;
     r.peak_rss_mb = Math.round(process.resourceUsage().maxRSS / 1024);
   });
   const torch = torchTimes();

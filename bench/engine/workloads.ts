@@ -1,7 +1,9 @@
 // The engine benchmark's workloads, built from the functional ops so they mirror tools/bench/engine_torch.py
 // line for line: ResNet-20 (akamaster, option-A shortcuts) eval forward and train-mode forward+backward,
 // the GDFQ generator forward+backward (train mode), and the LKA block forward+backward. Loss = output.sum().
-// Random init (values do not change the time); each workload also reports its forward FLOPs.
+// Random init (values do not change the time); each workload also reports its forward FLOPs. One more,
+// lrq_step, is a whole LRQ training iteration run by the library itself (src/method/step.ts) against its
+// PyTorch twin (tools/bench/lrq_step_torch.py); it needs the staged ResNet-20 and is skipped without it.
 
 import { Tensor } from '../../src/engine/tensor.js';
 import { conv2d, type Conv2dOptions } from '../../src/engine/ops/conv.js';
@@ -13,11 +15,19 @@ import { flatten, pad, reshape, slice } from '../../src/engine/ops/shape.js';
 import { globalAvgPool, upsampleNearest } from '../../src/engine/ops/pool.js';
 import { sum } from '../../src/engine/ops/reduce.js';
 import { noGrad } from '../../src/engine/tensor.js';
+import { existsSync } from 'node:fs';
+import { Rng } from '../../src/engine/random.js';
+import { loadOnnx } from '../../src/io/onnx/index.js';
+import { Generator } from '../../src/models/generator.js';
+import { prepareQat, setCalibration } from '../../src/quant/prepare.js';
+import { makeQConfig } from '../../src/quant/qconfig.js';
+import { resolveConfig } from '../../src/method/config.js';
+import { generatorStep, stepParts, studentStep } from '../../src/method/step.js';
 
-/** One benchmark: `step` runs one timed iteration; `flops` is the work of one step (fwd, or ≈3×fwd with bwd). */
+/** One benchmark: `step` runs one timed iteration; `flops` is the work of one step (fwd, or ≈3×fwd with bwd; null: not counted). */
 export interface Workload {
   name: string;
-  flops: number;
+  flops: number | null;
   step: () => void;
 }
 
@@ -124,6 +134,37 @@ function lka(dim: number): (x: Tensor, k: Counter) => Tensor {
   };
 }
 
+const RESNET20 = new URL('../../../shared/data/models/akamaster_cifar10/resnet20_cifar10_akamaster.onnx', import.meta.url).pathname;
+
+/**
+ * One LRQ iteration as quantize() runs it (fast preset, W4A4, batch `batch`): generator step (long-range
+ * generator, pretrained teacher, AMA-CE + BNS, Adam) then student step (fake-quantized student, CE + DKD,
+ * SGD). One calibrating step sets the activation ranges first, then they stay frozen, as after calibration.
+ * The student LR is 1e-6, not the preset's: on the images of an untrained generator (teacher CE ≈ 28) the
+ * student loss is so sharp that one step at 3e-4 multiplies it by 17 and a few more reach NaN (training
+ * avoids it with the generator-only warm-up); the LR does not change the work of a step.
+ */
+function lrqStep(batch: number): () => void {
+  const cfg = resolveConfig({ model: RESNET20, out: '/tmp/lrq-bench-step', preset: 'fast', wbits: 4, abits: 4, batchSize: batch, lrS: 1e-6, progress: false });
+  const teacher = loadOnnx(RESNET20), student = loadOnnx(RESNET20);
+  prepareQat(student, makeQConfig({ weightBits: 4, actBits: 4, rangeMode: cfg.rangeMode }));
+  const generator = new Generator({ numClasses: 10, latentDim: cfg.latentDim, imgSize: 32, channels: 3, lkaPositions: cfg.lkaPositions, rng: new Rng(1) });
+  const parts = stepParts(cfg, teacher, student, generator, 10);
+  const rng = new Rng(0);
+  teacher.eval();
+  student.eval();
+  generator.train();
+  const step = (): void => {
+    const losses: Record<string, number> = {};
+    const { x, y, t } = generatorStep(parts, rng, losses);
+    studentStep(parts, x, y, t, 1, true, losses);
+  };
+  setCalibration(student, true);
+  step();
+  setCalibration(student, false);
+  return step;
+}
+
 /** All workloads at the given batch size (names match the torch script). */
 export function workloads(batch: number): Workload[] {
   const out: Workload[] = [];
@@ -150,6 +191,13 @@ export function workloads(batch: number): Workload[] {
     const blk = lka(dim);
     const xl = randn([batch, dim, hw, hw], 1, true);
     out.push({ name: `lka${dim}x${hw}_fwdbwd`, flops: 3 * count((k) => blk(xl, k)), step: () => { zeroGrads(); sum(blk(xl, new Counter())).backward(); } });
+  }
+  // Built on its first call, so the workloads before it are timed in a process that has not yet run an
+  // LRQ step (after one, ResNet-20's forward measured 31 instead of 19 ms: its buffers come back to the
+  // pool only when V8 collects them, which a larger heap does later).
+  if (existsSync(RESNET20)) {
+    let lrq: (() => void) | null = null;
+    out.push({ name: 'lrq_step', flops: null, step: () => (lrq ??= lrqStep(batch))() });
   }
   return out;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # PyTorch side of `npm run bench:engine`: the same workloads as bench/engine/workloads.ts (shapes, modes,
-# loss = output.sum()), timed with torch.set_num_threads(--threads). Prints one JSON object per line:
+# loss = output.sum(); lrq_step from lrq_step_torch.py), timed with torch.set_num_threads(--threads). Prints one JSON object per line:
 # {"workload": name, "torch_ms": median, "iters": n}. Random init: FLOPs, not values, set the time.
 import argparse
 import os
@@ -14,7 +14,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_ref import ResNet  # noqa: E402
+from lrq_step_torch import lrq_step  # noqa: E402
 
 
 class Generator(nn.Module):
@@ -115,9 +117,13 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     only = [s for s in a.only.split(',') if s]
-    for name, step in workloads(a.batch).items():
+    steps = workloads(a.batch)
+    steps['lrq_step'] = None  # built only when selected: it loads the pretrained teacher and student
+    for name, step in steps.items():
         if only and name not in only:
             continue
+        if step is None:
+            step = lrq_step(a.batch)
         for _ in range(a.warmup):
             step()
         times = []
