@@ -24,25 +24,49 @@ function fmtLosses(l: Record<string, number>): string {
 
 export class Progress {
   private readonly tty: boolean;
-  private readonly start = Date.now();
-  private doneAtStart = -1;
+  /** Clock and iteration count at the first update(): the rate excludes model loading and the FP evaluation. */
+  private t0 = -1;
+  private done0 = 0;
   private lastDraw = 0;
+  private earlyLineDone = false;
 
-  constructor(private readonly stream: NodeJS.WriteStream = process.stderr, enabled = true) {
+  /** Iterations after which a plain (non-TTY) run prints its one early rate line, long before its first epoch line. */
+  static readonly EARLY_LINE_AFTER = 10;
+
+  constructor(private readonly stream: NodeJS.WriteStream = process.stderr, enabled = true, private readonly now: () => number = Date.now) {
     this.tty = enabled && Boolean(stream.isTTY);
   }
 
-  /** Redraw the bar (TTY only, at most 10 times a second). ETA from the rate since this process began. */
+  /** Seconds left: (total − done) / rate, rate = iterations per wall second since the first update (evaluations included). */
+  private eta(s: ProgressState, now: number): number {
+    const done = s.epoch * s.iters + s.iter + 1;
+    if (this.t0 < 0) {
+      this.t0 = now;
+      this.done0 = done;
+    }
+    const rate = (done - this.done0) / ((now - this.t0) / 1000);
+    return (s.epochs * s.iters - done) / rate;
+  }
+
+  /**
+   * On a TTY: redraw the bar (at most 10 times a second). Otherwise: one line after the first
+   * EARLY_LINE_AFTER iterations with their time and the ETA, so a run that will take hours says so at once.
+   */
   update(s: ProgressState): void {
-    if (!this.tty) return;
-    const now = Date.now();
-    if (now - this.lastDraw < 100 && s.iter + 1 < s.iters) return;
-    this.lastDraw = now;
+    const now = this.now();
+    const eta = this.eta(s, now);
     const total = s.epochs * s.iters;
     const done = s.epoch * s.iters + s.iter + 1;
-    if (this.doneAtStart < 0) this.doneAtStart = done - 1;
-    const rate = (done - this.doneAtStart) / Math.max(1e-3, (now - this.start) / 1000);
-    const eta = (total - done) / rate;
+    if (!this.tty) {
+      const n = done - this.done0;
+      if (!this.earlyLineDone && n >= Progress.EARLY_LINE_AFTER) {
+        this.earlyLineDone = true;
+        this.stream.write(`${n} iterations in ${((now - this.t0) / 1000).toFixed(1)} s (${((now - this.t0) / 1000 / n).toFixed(2)} s each); ETA ${fmtDuration(eta)} for the ${total - done} left\n`);
+      }
+      return;
+    }
+    if (now - this.lastDraw < 100 && s.iter + 1 < s.iters) return;
+    this.lastDraw = now;
     const width = 24;
     const fill = Math.round((done / total) * width);
     const bar = '█'.repeat(fill) + '░'.repeat(width - fill);
@@ -52,10 +76,11 @@ export class Progress {
     this.stream.write(`\r\x1b[2K${line.slice(0, cols - 1)}`);
   }
 
-  /** One line per finished epoch (on a TTY it replaces the bar and leaves a permanent line). */
+  /** One line per finished epoch, with the ETA of the rest (on a TTY it replaces the bar and leaves a permanent line). */
   epochLine(s: ProgressState, seconds: number): void {
     const acc = s.lastTop1 !== undefined ? ` top1 ${s.lastTop1.toFixed(2)}%` : '';
-    const line = `epoch ${s.epoch + 1}/${s.epochs} ${fmtLosses(s.losses)}${acc} (${seconds.toFixed(1)} s)`;
+    const left = s.epoch + 1 < s.epochs ? `, ETA ${fmtDuration(this.eta(s, this.now()))}` : '';
+    const line = `epoch ${s.epoch + 1}/${s.epochs} ${fmtLosses(s.losses)}${acc} (${seconds.toFixed(1)} s${left})`;
     this.stream.write(this.tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
   }
 
