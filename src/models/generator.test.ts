@@ -72,7 +72,13 @@ for (const c of fx.generator) {
       for (const v of gr.data) { gs += v; ga += Math.abs(v); }
       // + 1e-2 absolute: conv biases right before a batch-stat BN have an exact-zero gradient, so both
       // sides hold only float32 rounding noise there (torch's ~7e-3 in Σ|g|).
-      const tol = 2e-3 * (1 + a) + 1e-2;
+      // The last conv's bias (before tanh and the affine-free BN) is a cancellation: its gradient is
+      // Σ_pixels g_BN·(1 − tanh²) with Σ g_BN = 0 exactly and tanh nearly linear at this fill
+      // (|pre-activation| < 0.2), a few-percent remainder of its terms. Float32 summation order alone
+      // moves it by ~1%: on an AMD EPYC, swapping any one oneDNN op for the double-accumulating
+      // reference moved its middle element between −4.060 and −4.017 (PyTorch's Σg 2.080, ours 2.044).
+      const rel = n === 'conv_blocks2.3.bias' ? 1e-2 : 2e-3;
+      const tol = rel * (1 + a) + 1e-2;
       assert.ok(Math.abs(gs - s) <= tol && Math.abs(ga - a) <= tol, `${n}: ${gs}/${ga} vs ${s}/${a}`);
     }
   });
