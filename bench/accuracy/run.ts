@@ -12,10 +12,13 @@
 //   lrq    long-range generator + AMA + DKD.
 // Results are appended to <out>/results.jsonl as each method finishes, so an interrupted benchmark keeps
 // what it measured. With --json, one object per line: method, wbits, abits, top1, fp_top1, minutes.
+// A method whose run stops (a NaN/Inf loss, say) is reported as a row with top1 null and its one-line
+// error, the remaining methods still run, and the benchmark exits 1.
 
 import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { backend } from '../../src/engine/backend.js';
+import { LrqError } from '../../src/engine/errors.js';
 import { loadOnnx } from '../../src/io/onnx/index.js';
 import { openDataset } from '../../src/method/data.js';
 import { evaluate } from '../../src/method/evaluate.js';
@@ -45,19 +48,21 @@ const calibData = arg('calib-data', join(DATA, 'cifar10/cifar10-train5k-yoongiki
 const out = arg('out', join('runs', `bench-${preset}-w${wbits}a${abits}`));
 mkdirSync(out, { recursive: true });
 
-interface Row { method: string; wbits: number; abits: number; top1: number; fp_top1: number; minutes: number; preset: string; backend: string; threads: number }
+interface Row { method: string; wbits: number; abits: number; top1: number | null; error?: string; fp_top1: number; minutes: number; preset: string; backend: string; threads: number }
 const rows: Row[] = [];
 const teacher = loadOnnx(model);
 const info = describeTeacher(teacher, { model, mean: undefined as never, std: undefined as never });
 const testSet = openDataset(evalData, { normalization: info.normalization, size: info.size, numClasses: info.numClasses });
 let fpTop1 = NaN;
 
-function emit(method: string, top1: number, t0: number): void {
-  const row: Row = { method, wbits, abits, top1: +top1.toFixed(2), fp_top1: +fpTop1.toFixed(2), minutes: +((Date.now() - t0) / 60000).toFixed(2), preset, backend: backend().name, threads: backend().threads() };
+/** Record one method's result; top1 null with `error` when its run stopped. */
+function emit(method: string, top1: number | null, t0: number, error?: string): void {
+  const row: Row = { method, wbits, abits, top1: top1 === null ? null : +top1.toFixed(2), ...(error ? { error } : {}), fp_top1: +fpTop1.toFixed(2), minutes: +((Date.now() - t0) / 60000).toFixed(2), preset, backend: backend().name, threads: backend().threads() };
   rows.push(row);
   // JSON.stringify leaves out the overrides that were not given (undefined).
   appendFileSync(join(out, 'results.jsonl'), JSON.stringify({ ...row, bns_weight: bnsWeight, lr_s: lrS, at: new Date().toISOString() }) + '\n');
   if (json) process.stdout.write(JSON.stringify(row) + '\n');
+  else if (row.top1 === null) process.stderr.write(`[bench] ${method}: stopped after ${row.minutes.toFixed(1)} min: ${error}\n`);
   else process.stderr.write(`[bench] ${method}: top-1 ${row.top1.toFixed(2)}% in ${row.minutes.toFixed(1)} min\n`);
 }
 
@@ -80,18 +85,27 @@ for (const method of ['lrq', 'gdfq', 'real'] as const) {
   const t0 = Date.now();
   const dir = join(out, method);
   if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
-  const s = await quantize({
-    model, out: dir, preset, wbits, abits, seed, evalData, bnsWeight, lrS,
-    method: method === 'real' ? 'lrq' : method,
-    ...(method === 'real' ? { calibData } : {}),
-    progress: process.stderr.isTTY, report: true, export: true,
-  });
-  emit(method, s.quantTop1!, t0);
+  try {
+    const s = await quantize({
+      model, out: dir, preset, wbits, abits, seed, evalData, bnsWeight, lrS,
+      method: method === 'real' ? 'lrq' : method,
+      ...(method === 'real' ? { calibData } : {}),
+      progress: process.stderr.isTTY, report: true, export: true,
+    });
+    emit(method, s.quantTop1!, t0);
+  } catch (e) {
+    if (!(e instanceof LrqError)) throw e;
+    emit(method, null, t0, e.message);
+  }
 }
 
 if (!json) {
   const pad = (s: string, n: number) => s.padEnd(n);
   process.stdout.write(`\nResNet-20 CIFAR-10 (JPEG q75), W${wbits}A${abits}, preset ${preset}, ${backend().name} backend, ${backend().threads()} threads\n`);
   process.stdout.write(`${pad('method', 8)} ${pad('top-1 %', 9)} ${pad('drop', 7)} minutes\n`);
-  for (const r of rows) process.stdout.write(`${pad(r.method, 8)} ${pad(r.top1.toFixed(2), 9)} ${pad((r.fp_top1 - r.top1).toFixed(2), 7)} ${r.minutes.toFixed(1)}\n`);
+  for (const r of rows) {
+    const [top1, drop] = r.top1 === null ? ['stopped', '—'] : [r.top1.toFixed(2), (r.fp_top1 - r.top1).toFixed(2)];
+    process.stdout.write(`${pad(r.method, 8)} ${pad(top1, 9)} ${pad(drop, 7)} ${r.minutes.toFixed(1)}\n`);
+  }
 }
+if (rows.some((r) => r.top1 === null)) process.exitCode = 1;

@@ -49,13 +49,16 @@ function assertFinite(values: Record<string, number>): void {
   for (const [k, v] of Object.entries(values)) if (!Number.isFinite(v)) throw new NonFiniteError(`${k} became ${v}`);
 }
 
-/** Throw NonFiniteError when any parameter gradient holds NaN/Inf (a finite loss can still overflow in backward). */
-function assertFiniteGrads(what: string, params: Iterable<Tensor>): void {
-  for (const p of params) {
+/**
+ * Throw NonFiniteError naming the first parameter (full path, e.g. layer1.0.conv1.weight) whose gradient
+ * holds NaN/Inf: a finite loss can still overflow in backward.
+ */
+export function assertFiniteGrads(what: string, params: Iterable<[string, Tensor]>): void {
+  for (const [name, p] of params) {
     const d = p.grad?.data;
     if (!d) continue;
     for (let i = 0; i < d.length; i++) {
-      if (!Number.isFinite(d[i]!)) throw new NonFiniteError(`${what} gradient of ${p.name ?? 'a parameter'} became ${d[i]}`);
+      if (!Number.isFinite(d[i]!)) throw new NonFiniteError(`${what} gradient of ${name} became ${d[i]}`);
     }
   }
 }
@@ -84,7 +87,7 @@ export function generatorStep(p: StepParts, rng: Rng, losses: Record<string, num
   assertFinite({ 'generator loss': losses['lossG']! });
   generator.zeroGrad();
   lossG.backward();
-  assertFiniteGrads('generator', generator.parameters());
+  assertFiniteGrads('generator', generator.namedParameters());
   optG.step();
   return { x: x.detach(), y, t: out.logits.detach() };
 }
@@ -110,7 +113,7 @@ export function studentStep(p: StepParts, x: Tensor, y: Int32Array, t: Tensor, r
     assertFinite({ 'student loss': losses['lossS']! });
     student.zeroGrad();
     loss.backward();
-    assertFiniteGrads('student', student.parameters());
+    assertFiniteGrads('student', student.namedParameters());
     optS.step();
   } else {
     const { loss } = noGrad(studentLoss);
