@@ -3,7 +3,7 @@
 // internals (backends' kernels, graph editing) stay behind their packages.
 
 export { quantize, describeTeacher, type QuantizeOptions, type QuantizeSummary } from './method/quantize.js';
-export { resolveConfig, presetValues, PAPER_PRESET, FAST_PRESET, FAST_PRESET_OTHER_BITS, BASE_DEFAULTS, type QuantizeConfig } from './method/config.js';
+export { resolveConfig, presetValues, PAPER_PRESET, FAST_PRESET, BASE_DEFAULTS, type QuantizeConfig } from './method/config.js';
 export { evaluate, type EvalResult, type EvaluateOptions } from './method/evaluate.js';
 export { bnsLoss, amaLoss, kdLoss, dkdLoss, dkdRamp } from './method/losses/index.js';
 export { buildExportSpec } from './method/artifacts.js';

@@ -37,8 +37,7 @@ const seed = Number(arg('seed', '0'));
 const json = process.argv.includes('--json');
 /** An optional numeric override of a preset value; undefined (flag absent) keeps the preset's. */
 const optionalNumber = (name: string): number | undefined => (process.argv.includes(`--${name}`) ? Number(arg(name, '')) : undefined);
-// The BNS weight (for the weight's ablation) and the student LR (the preset's depends on the bit widths;
-// see FAST_PRESET_OTHER_BITS).
+// The BNS weight (for the weight's ablation) and the student LR (for its sweep).
 const bnsWeight = optionalNumber('bns-weight');
 const lrS = optionalNumber('lr-s');
 const methods = arg('methods', 'fp,naive,naive-lrg,lrq,gdfq,real').split(',');

@@ -3,7 +3,7 @@
 
 import { InvalidArgumentError, Option } from 'commander';
 import type { QuantizeConfig } from '../method/config.js';
-import { BASE_DEFAULTS, FAST_PRESET, FAST_PRESET_OTHER_BITS, PAPER_PRESET, kebab, methodDefaults } from '../method/config.js';
+import { BASE_DEFAULTS, FAST_PRESET, PAPER_PRESET, kebab, methodDefaults } from '../method/config.js';
 import { RANGE_MODES } from '../quant/observer.js';
 
 type Kind = 'int' | 'float' | 'bool' | 'string' | 'ints' | 'floats' | 'list';
@@ -84,8 +84,6 @@ function defaultText(key: keyof QuantizeConfig): string {
   const paper = PAPER_PRESET[key] ?? base, fast = FAST_PRESET[key] ?? base;
   const lrq = methodDefaults('lrq')[key], gdfq = methodDefaults('gdfq')[key];
   if (lrq !== undefined || gdfq !== undefined) return ` [default: lrq ${show(lrq ?? base)}, gdfq ${show(gdfq ?? base)}]`;
-  const low = FAST_PRESET_OTHER_BITS[key];
-  if (low !== undefined) return ` [default: paper ${show(paper)}, fast ${show(fast)} (${show(low)} unless the narrower of weights/activations has 4 bits)]`;
   if (show(paper) !== show(fast)) return ` [default: paper ${show(paper)}, fast ${show(fast)}]`;
   return ` [default: ${show(base)}]`;
 }
