@@ -56,9 +56,9 @@ let fpTop1 = NaN;
 
 /** Record one method's result; top1 null with `error` when its run stopped. */
 function emit(method: string, top1: number | null, t0: number, error?: string): void {
-  const row: Row = { method, wbits, abits, top1: top1 === null ? null : +top1.toFixed(2), ...(error ? { error } : {}), fp_top1: +fpTop1.toFixed(2), minutes: +((Date.now() - t0) / 60000).toFixed(2), preset, backend: backend().name, threads: backend().threads() };
+  const row: Row = { method, wbits, abits, top1: top1 === null ? null : +top1.toFixed(2), error, fp_top1: +fpTop1.toFixed(2), minutes: +((Date.now() - t0) / 60000).toFixed(2), preset, backend: backend().name, threads: backend().threads() };
   rows.push(row);
-  // JSON.stringify leaves out the overrides that were not given (undefined).
+  // JSON.stringify leaves out what is undefined: the overrides not given, and `error` of a finished run.
   appendFileSync(join(out, 'results.jsonl'), JSON.stringify({ ...row, bns_weight: bnsWeight, lr_s: lrS, at: new Date().toISOString() }) + '\n');
   if (json) process.stdout.write(JSON.stringify(row) + '\n');
   else if (row.top1 === null) process.stderr.write(`[bench] ${method}: stopped after ${row.minutes.toFixed(1)} min: ${error}\n`);
