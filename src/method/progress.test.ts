@@ -64,3 +64,25 @@ test('TTY bar: ETA from the rate since the first update', () => {
   const last = out[out.length - 1]!;
   assert.ok(last.includes(`ep 1/4 it 11/50 ETA ${fmtDuration((200 - 11) * 3)} lossS 1.500`), last);
 });
+
+test('reported evaluations: priced into the ETA (evaluations left × the latest one) and taken out of the iteration rate', () => {
+  const { stream, out } = sink(false);
+  let t = 0;
+  const p = new Progress(stream, true, () => t);
+  p.evaluated(30); // the full-precision evaluation before training: prices the 4 per-epoch ones
+  for (let e = 0; e < 2; e++) {
+    for (let i = 0; i < 50; i++) {
+      p.update(state(e, i));
+      t += 1000;
+    }
+    t += 10_000;
+    p.evaluated(10);
+    p.epochLine({ ...state(e, 49), lastTop1: 70 }, 60);
+  }
+  // early line: 10 iterations in 10 s; 189 left at 1 s + 4 evaluations (this epoch's included) at 30 s
+  assert.equal(out[0], `10 iterations in 10.0 s (1.00 s each); ETA ${fmtDuration(189 + 4 * 30)} for the 189 left and 4 evaluations of ≈ 30 s\n`);
+  // after epoch 1: 49 iterations in 60 − 10 s (the evaluation is not iteration time); 150 left + 3 evaluations at 10 s
+  assert.equal(out[1], `epoch 1/4 lossS 1.500 top1 70.00% (60.0 s, ETA ${fmtDuration(150 / (49 / 50) + 3 * 10)})\n`);
+  // after epoch 2: 99 iterations in 120 − 20 s; 100 left + 2 evaluations
+  assert.equal(out[2], `epoch 2/4 lossS 1.500 top1 70.00% (60.0 s, ETA ${fmtDuration(100 / (99 / 100) + 2 * 10)})\n`);
+});

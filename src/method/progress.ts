@@ -29,6 +29,10 @@ export class Progress {
   private done0 = 0;
   private lastDraw = 0;
   private earlyLineDone = false;
+  /** Seconds the latest evaluation took (0: none yet, or no per-epoch evaluation): the price of each one still to come. */
+  private evalSec = 0;
+  /** Evaluation seconds since the first update, taken out of the iteration rate so they are not counted twice. */
+  private evalSince0 = 0;
 
   /** Iterations after which a plain (non-TTY) run prints its one early rate line, long before its first epoch line. */
   static readonly EARLY_LINE_AFTER = 10;
@@ -37,15 +41,27 @@ export class Progress {
     this.tty = enabled && Boolean(stream.isTTY);
   }
 
-  /** Seconds left: (total − done) / rate, rate = iterations per wall second since the first update (evaluations included). */
-  private eta(s: ProgressState, now: number): number {
+  /**
+   * Record one evaluation's duration. Before the first update (the full-precision evaluation) it only prices
+   * the per-epoch evaluations to come; later ones are also taken out of the iteration rate.
+   */
+  evaluated(seconds: number): void {
+    this.evalSec = seconds;
+    if (this.t0 >= 0) this.evalSince0 += seconds;
+  }
+
+  /**
+   * Seconds left: (total − done) / rate + evalsLeft · (latest evaluation's seconds), rate = iterations per wall
+   * second since the first update, evaluation time excluded.
+   */
+  private eta(s: ProgressState, now: number, evalsLeft: number): number {
     const done = s.epoch * s.iters + s.iter + 1;
     if (this.t0 < 0) {
       this.t0 = now;
       this.done0 = done;
     }
-    const rate = (done - this.done0) / ((now - this.t0) / 1000);
-    return (s.epochs * s.iters - done) / rate;
+    const rate = (done - this.done0) / ((now - this.t0) / 1000 - this.evalSince0);
+    return (s.epochs * s.iters - done) / rate + evalsLeft * this.evalSec;
   }
 
   /**
@@ -54,14 +70,16 @@ export class Progress {
    */
   update(s: ProgressState): void {
     const now = this.now();
-    const eta = this.eta(s, now);
+    const evalsLeft = s.epochs - s.epoch; // this epoch's evaluation is still to come
+    const eta = this.eta(s, now, evalsLeft);
     const total = s.epochs * s.iters;
     const done = s.epoch * s.iters + s.iter + 1;
     if (!this.tty) {
       const n = done - this.done0;
       if (!this.earlyLineDone && n >= Progress.EARLY_LINE_AFTER) {
         this.earlyLineDone = true;
-        this.stream.write(`${n} iterations in ${((now - this.t0) / 1000).toFixed(1)} s (${((now - this.t0) / 1000 / n).toFixed(2)} s each); ETA ${fmtDuration(eta)} for the ${total - done} left\n`);
+        const evals = this.evalSec > 0 ? ` and ${evalsLeft} evaluations of ≈ ${this.evalSec.toFixed(0)} s` : '';
+        this.stream.write(`${n} iterations in ${((now - this.t0) / 1000).toFixed(1)} s (${((now - this.t0) / 1000 / n).toFixed(2)} s each); ETA ${fmtDuration(eta)} for the ${total - done} left${evals}\n`);
       }
       return;
     }
@@ -79,7 +97,7 @@ export class Progress {
   /** One line per finished epoch, with the ETA of the rest (on a TTY it replaces the bar and leaves a permanent line). */
   epochLine(s: ProgressState, seconds: number): void {
     const acc = s.lastTop1 !== undefined ? ` top1 ${s.lastTop1.toFixed(2)}%` : '';
-    const left = s.epoch + 1 < s.epochs ? `, ETA ${fmtDuration(this.eta(s, this.now()))}` : '';
+    const left = s.epoch + 1 < s.epochs ? `, ETA ${fmtDuration(this.eta(s, this.now(), s.epochs - s.epoch - 1))}` : '';
     const line = `epoch ${s.epoch + 1}/${s.epochs} ${fmtLosses(s.losses)}${acc} (${seconds.toFixed(1)} s${left})`;
     this.stream.write(this.tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
   }
