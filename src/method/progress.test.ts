@@ -69,14 +69,13 @@ test('reported evaluations: priced into the ETA (evaluations left × the latest 
   const { stream, out } = sink(false);
   let t = 0;
   const p = new Progress(stream, true, () => t);
-  p.evaluated(30); // the full-precision evaluation before training: prices the 4 per-epoch ones
+  p.evaluation(() => { t += 30_000; }); // the full-precision evaluation before training: prices the 4 per-epoch ones
   for (let e = 0; e < 2; e++) {
     for (let i = 0; i < 50; i++) {
       p.update(state(e, i));
       t += 1000;
     }
-    t += 10_000;
-    p.evaluated(10);
+    p.evaluation(() => { t += 10_000; });
     p.epochLine({ ...state(e, 49), lastTop1: 70 }, 60);
   }
   // early line: 10 iterations in 10 s; 189 left at 1 s + 4 evaluations (this epoch's included) at 30 s

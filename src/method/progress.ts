@@ -42,12 +42,16 @@ export class Progress {
   }
 
   /**
-   * Record one evaluation's duration. Before the first update (the full-precision evaluation) it only prices
-   * the per-epoch evaluations to come; later ones are also taken out of the iteration rate.
+   * Run one evaluation and record its duration on this display's clock. Before the first update (the
+   * full-precision evaluation) it only prices the per-epoch evaluations to come; later ones are also taken
+   * out of the iteration rate.
    */
-  evaluated(seconds: number): void {
-    this.evalSec = seconds;
-    if (this.t0 >= 0) this.evalSince0 += seconds;
+  evaluation<T>(run: () => T): T {
+    const t = this.now();
+    const result = run();
+    this.evalSec = (this.now() - t) / 1000;
+    if (this.t0 >= 0) this.evalSince0 += this.evalSec;
+    return result;
   }
 
   /**

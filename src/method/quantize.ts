@@ -96,9 +96,7 @@ export async function quantize(opts: QuantizeOptions): Promise<QuantizeSummary> 
 
   let fpEval: EvalResult | null = null;
   if (evalSet) {
-    const t = Date.now();
-    fpEval = evaluate(teacher, evalSet, {});
-    progress.evaluated((Date.now() - t) / 1000); // prices the per-epoch evaluations in the first ETA
+    fpEval = progress.evaluation(() => evaluate(teacher, evalSet, {})); // its time prices the per-epoch evaluations in the first ETA
     progress.message(`full-precision top-1 ${(fpEval.top1 * 100).toFixed(2)}% on ${fpEval.n} images`);
   }
 

@@ -174,10 +174,9 @@ export function train(p: TrainParts): TrainResult {
     setCalibration(student, false);
     const means = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, count)]));
     let top1: number | undefined;
-    if (p.evalSet) {
-      const t = Date.now();
-      finalEval = evaluate(student, p.evalSet);
-      p.progress.evaluated((Date.now() - t) / 1000);
+    const evalSet = p.evalSet;
+    if (evalSet) {
+      finalEval = p.progress.evaluation(() => evaluate(student, evalSet));
       top1 = finalEval.top1;
       lastTop1 = top1 * 100;
       if (bestTop1 === null || top1 > bestTop1) {
