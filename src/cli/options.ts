@@ -26,6 +26,7 @@ export const QUANTIZE_OPTIONS: Row[] = [
   { key: 'lrSteps', kind: 'ints', help: 'comma-separated epochs where both LRs are multiplied by 0.1' },
   { key: 'momentum', kind: 'float', help: 'student SGD momentum (Nesterov)' },
   { key: 'weightDecay', kind: 'float', help: 'student weight decay' },
+  { key: 'emaDecay', kind: 'float', help: 'EMA of the student weights, avg = d*avg + (1-d)*w per step; the average is evaluated, saved and exported (0 = off, the paper)' },
   { key: 'adamBetas', kind: 'floats', help: 'generator Adam betas, e.g. 0.5,0.999' },
   { key: 'latentDim', kind: 'int', help: 'generator latent dimension' },
   { key: 'lkaPositions', kind: 'list', help: 'LKA insertion points: after_l1,after_block1,after_block2 ("none" = plain GDFQ generator)' },

@@ -37,6 +37,11 @@ export interface QuantizeConfig {
   momentum: number;
   weightDecay: number;
   adamBetas: [number, number];
+  /**
+   * Decay d of an exponential moving average of the student's weights, avg ← d·avg + (1−d)·w after each
+   * student step; the average is what is evaluated, saved and exported. 0 = off (the paper's method).
+   */
+  emaDecay: number;
 
   // generator (spec §1.4, §3.2)
   latentDim: number;
@@ -128,7 +133,7 @@ export const BASE_DEFAULTS: Omit<QuantizeConfig, 'model' | 'out'> = {
   method: 'lrq', wbits: 4, abits: 4, firstLast8bit: false, rangeMode: 'gdfq-ema', seed: 0,
   epochs: 400, itersPerEpoch: 200, batchSize: 200, warmupEpochs: 4, calibEpochs: 4,
   lrS: 1e-4, lrG: 1e-3, lrSteps: [100, 200, 300],
-  momentum: 0.9, weightDecay: 1e-4, adamBetas: [0.5, 0.999],
+  momentum: 0.9, weightDecay: 1e-4, adamBetas: [0.5, 0.999], emaDecay: 0,
   latentDim: 100, lkaPositions: ['after_block1', 'after_block2'], lkaForm: 'bare', lkaResidual: false,
   bnsWeight: 0.1, ama: true, amaVariant: 'norm-preserving', amaMargin: 0.5, amaScale: 30, amaSign: 1,
   distill: 'dkd', ceWeight: 1, kdTemperature: 20, kdAlpha: 1, kdReduction: 'mean',
@@ -169,6 +174,7 @@ function validateConfig(c: QuantizeConfig): void {
   for (const k of ['lrS', 'lrG', 'bnsWeight', 'kdTemperature', 'dkdTemperature', 'amaScale'] as const) {
     if (!(c[k] > 0) || !Number.isFinite(c[k])) throw new LrqError(`--${kebab(k)} ${c[k]}: must be a positive number`);
   }
+  if (!(c.emaDecay >= 0 && c.emaDecay < 1)) throw new LrqError(`--ema-decay ${c.emaDecay}: must be in [0, 1) (0 = off)`);
   if (!(c.amaMargin >= 0 && c.amaMargin < Math.PI / 2)) throw new LrqError(`--ama-margin ${c.amaMargin}: must be in [0, π/2)`);
   if (c.amaSign !== 1 && c.amaSign !== -1) throw new LrqError(`--ama-sign ${c.amaSign}: must be 1 or -1`);
   if (!RANGE_MODES.includes(c.rangeMode)) throw new LrqError(`--range-mode ${c.rangeMode}: use ${RANGE_MODES.join(', ')}`);

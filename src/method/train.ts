@@ -1,8 +1,9 @@
 // The training loop (spec §1.6 / §3.5, online GDFQ style): per iteration a generator step (teacher CE or
 // AMA-CE + λ·BNS, Adam), then a student step on the detached images (CE + DKD or KD, Nesterov SGD);
 // generator-only warm-up, activation-range calibration epochs, multi-step LR, per-epoch evaluation,
-// checkpoints every N iterations. Real-data mode replaces the generator by shuffled real images. The two
-// halves of an iteration (generator step, student step) live in step.ts.
+// checkpoints every N iterations; with --ema-decay, an average of the student's weights is what is
+// evaluated, kept as best and left in the student at the end. Real-data mode replaces the generator by
+// shuffled real images. The two halves of an iteration (generator step, student step) live in step.ts.
 // Rule: all randomness comes from one seeded Rng whose state is checkpointed, and every piece of state
 // the next iteration reads is in the checkpoint — so a resumed run ends with the same weights.
 
@@ -15,6 +16,7 @@ import type { ImageDataset, Dataset } from '../io/datasets/index.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { JsonlLog } from '../io/jsonl.js';
 import type { Generator } from '../models/generator.js';
+import { WeightEma } from '../nn/optim/ema.js';
 import { setCalibration } from '../quant/prepare.js';
 import { dkdRamp } from './losses/dkd.js';
 import { evaluate, type EvalResult } from './evaluate.js';
@@ -59,6 +61,7 @@ export function train(p: TrainParts): TrainResult {
   const rng = new Rng(cfg.seed);
   const parts = stepParts(cfg, teacher, student, generator, p.numClasses);
   const { optS, optG } = parts;
+  const ema = cfg.emaDecay > 0 ? new WeightEma(student.namedParameters(), cfg.emaDecay) : null;
 
   let start = { epoch: 0, iter: 0 };
   let bestTop1: number | null = null, bestEpoch: number | null = null;
@@ -73,6 +76,10 @@ export function train(p: TrainParts): TrainResult {
     const fs = flattenOptimizer('optS.', optS.stateDict());
     const m = new Map<string, Tensor>([...prefixed('S.', student.stateDict()), ...fs.tensors]);
     optJson = { optS: fs.json };
+    if (ema) {
+      for (const [k, v] of prefixed('E.', ema.stateDict())) m.set(k, v);
+      optJson['emaCount'] = ema.count;
+    }
     if (generator && optG) {
       const fg = flattenOptimizer('optG.', optG.stateDict());
       for (const [k, v] of prefixed('G.', generator.stateDict())) m.set(k, v);
@@ -99,6 +106,7 @@ export function train(p: TrainParts): TrainResult {
     const st = ck.state;
     student.loadStateDict(unprefixed('S.', ck.tensors));
     optS.loadStateDict(unflattenOptimizer('optS.', ck.tensors, st.extra['optS']));
+    if (ema) ema.loadStateDict(unprefixed('E.', ck.tensors), (st.extra['emaCount'] as number) ?? 0);
     if (generator && optG) {
       generator.loadStateDict(unprefixed('G.', ck.tensors));
       optG.loadStateDict(unflattenOptimizer('optG.', ck.tensors, st.extra['optG']));
@@ -164,6 +172,7 @@ export function train(p: TrainParts): TrainResult {
       }
       // ranges move while calibrating; the student only updates after the generator warm-up
       studentStep(parts, x, y, t, ramp, trainStudent, losses);
+      if (trainStudent) ema?.update();
       for (const [k, v] of Object.entries(losses)) sums[k] = (sums[k] ?? 0) + v;
       count++;
       if (it % 10 === 0 || it === cfg.itersPerEpoch - 1) log.write({ type: 'iter', epoch, iter: it, ...losses });
@@ -176,13 +185,14 @@ export function train(p: TrainParts): TrainResult {
     let top1: number | undefined;
     const evalSet = p.evalSet;
     if (evalSet) {
-      finalEval = p.progress.evaluation(() => evaluate(student, evalSet));
+      const averaged = <T>(fn: () => T): T => (ema ? ema.withAverage(fn) : fn());
+      finalEval = p.progress.evaluation(() => averaged(() => evaluate(student, evalSet)));
       top1 = finalEval.top1;
       lastTop1 = top1 * 100;
       if (bestTop1 === null || top1 > bestTop1) {
         bestTop1 = top1;
         bestEpoch = epoch;
-        writeSafetensors(join(runDir, 'student.best.safetensors'), student.stateDict(), { epoch: String(epoch), top1: String(top1) });
+        averaged(() => writeSafetensors(join(runDir, 'student.best.safetensors'), student.stateDict(), { epoch: String(epoch), top1: String(top1) }));
       }
     }
     const seconds = (Date.now() - epochStart) / 1000;
@@ -190,5 +200,6 @@ export function train(p: TrainParts): TrainResult {
     p.progress.epochLine({ epoch, epochs: cfg.epochs, iter: cfg.itersPerEpoch - 1, iters: cfg.itersPerEpoch, losses: means, lastTop1 }, seconds);
     checkpoint(epoch + 1, 0);
   }
+  ema?.apply(); // the average is the student from here on (saved, evaluated, exported)
   return { bestTop1, bestEpoch, finalEval, seconds: elapsedBefore + (Date.now() - t0) / 1000 };
 }
