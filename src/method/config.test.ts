@@ -27,4 +27,8 @@ test('explicit options win over the preset; paper keeps the paper values', () =>
 test('unknown preset and out-of-range bits are one-line errors naming the option', () => {
   assert.throws(() => resolveConfig({ ...base, preset: 'slow' as never }), (e: unknown) => e instanceof LrqError && /--preset slow/.test((e as Error).message));
   assert.throws(() => resolveConfig({ ...base, preset: 'fast', wbits: 9 }), (e: unknown) => e instanceof LrqError && /--wbits 9/.test((e as Error).message));
+  for (const d of [1, -0.1, 1.5]) {
+    assert.throws(() => resolveConfig({ ...base, emaDecay: d }), (e: unknown) => e instanceof LrqError && new RegExp(`--ema-decay ${d}: must be in \\[0, 1\\)`).test((e as Error).message));
+  }
+  assert.equal(resolveConfig(base).emaDecay, 0, 'the weight EMA is off unless asked for (not in the paper)');
 });
