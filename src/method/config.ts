@@ -107,7 +107,8 @@ export const PAPER_PRESET: Partial<QuantizeConfig> = {
  * 0–2). 3e-4 (`--lr-s 3e-4`) scored higher at W4A4 on the AVX-512 runner (77.36 /
  * 77.44 / 77.31 at seeds 0–2 vs 76.85 / 76.56 at 1e-4) but is at the edge of stability: at seed 0 on an
  * AVX2 runner (other float rounding) its DKD loss climbed 3.6 → 7.4 from epoch 10 and the run stopped on
- * a NaN gradient in epoch 16; it diverged at W3A3 and ended lower at W5A5 too.
+ * a NaN gradient in epoch 16; it diverged at W3A3 and ended lower at W5A5 too. 2e-4 stayed stable there but
+ * ended at 76.39 / 76.94 (seeds 0 / 1; 77.65 / 76.33 at 1e-4), so 1e-4 stays.
  * BNS weight 1, not GDFQ's 0.1 (a deviation, measured): with 0.1 the sharpening generator drives the
  * teacher's activations to 2–3× the ranges frozen after calibration and the student is fitted to
  * clipped activations (W4A4 75.98 → 77.99 with 1, W5A5 72.63 → 80.00; see README).
