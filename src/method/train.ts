@@ -70,21 +70,22 @@ export function train(p: TrainParts): TrainResult {
   let count = 0;
   let lastCkpt = '(none yet)';
 
-  // Optimizer state: moment tensors go in the safetensors body, step counts and groups in the JSON.
-  let optJson: Record<string, unknown> = {};
+  // Optimizer and EMA state: tensors go in the safetensors body, step counts, groups and the EMA's update
+  // count in the JSON.
+  let stateJson: Record<string, unknown> = {};
   const tensors = (): Map<string, Tensor> => {
     const fs = flattenOptimizer('optS.', optS.stateDict());
     const m = new Map<string, Tensor>([...prefixed('S.', student.stateDict()), ...fs.tensors]);
-    optJson = { optS: fs.json };
+    stateJson = { optS: fs.json };
     if (ema) {
       for (const [k, v] of prefixed('E.', ema.stateDict())) m.set(k, v);
-      optJson['emaCount'] = ema.count;
+      stateJson['emaCount'] = ema.count;
     }
     if (generator && optG) {
       const fg = flattenOptimizer('optG.', optG.stateDict());
       for (const [k, v] of prefixed('G.', generator.stateDict())) m.set(k, v);
       for (const [k, v] of fg.tensors) m.set(k, v);
-      optJson['optG'] = fg.json;
+      stateJson['optG'] = fg.json;
     }
     return m;
   };
@@ -94,7 +95,7 @@ export function train(p: TrainParts): TrainResult {
     const state: CheckpointState = {
       version: CHECKPOINT_VERSION, epoch, iter, rng: rng.state(), bestTop1, bestEpoch,
       logRecords: log.count(), elapsed: elapsedBefore + (Date.now() - t0) / 1000,
-      extra: { sums, count, ...optJson },
+      extra: { sums, count, ...stateJson },
     };
     saveCheckpoint(runDir, ts, state);
     lastCkpt = `(after iteration ${epoch * cfg.itersPerEpoch + iter} of ${cfg.epochs * cfg.itersPerEpoch})`;

@@ -8,7 +8,7 @@ import { Tensor } from '../../engine/tensor.js';
 import { LrqError } from '../../engine/errors.js';
 import type { Parameter } from '../module.js';
 
-/** EMA of parameters: avg_0 = p_0, avg_t = d·avg_{t−1} + (1−d)·p_t (float32 parameters round as torch's lerp_). */
+/** EMA of parameters: avg_0 = p_0, avg_t = d·avg_{t−1} + (1−d)·p_t, i.e. avg + (1−d)·(p − avg) as torch's lerp_. */
 export class WeightEma {
   readonly decay: number;
   private readonly params: [string, Parameter][];
@@ -29,8 +29,8 @@ export class WeightEma {
     this.params.forEach(([, p], i) => {
       const a = this.avg[i]!.data, d = p.data;
       if (this.count === 0) { a.set(d); return; }
-      const r = a instanceof Float32Array ? Math.fround : (v: number) => v;
-      for (let k = 0; k < a.length; k++) a[k] = r(a[k]! + w * (d[k]! - a[k]!));
+      // computed in double, rounded once by the store into the parameter's dtype
+      for (let k = 0; k < a.length; k++) a[k] = a[k]! + w * (d[k]! - a[k]!);
     });
     this.count++;
   }
