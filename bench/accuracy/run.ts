@@ -1,6 +1,6 @@
 // `npm run bench:accuracy -- --preset fast --wbits 4 --abits 4 [--json] [--methods fp,naive,real,gdfq,lrq]
 //  [--model m.onnx] [--eval-data test.bin] [--calib-data train5k.bin] [--out runs/bench] [--seed N]
-//  [--bns-weight W] [--lr-s LR]`:
+//  [--bns-weight W] [--lr-s LR] [--select final|synth-kl]`:
 // the accuracy benchmark of the end-to-end issue on the staged CIFAR-10 (JPEG q75) set. For each method it
 // runs the real pipeline (lrq's quantize(), same schedule and bits) and prints top-1 and wall minutes:
 //   fp     the teacher itself;
@@ -40,6 +40,8 @@ const optionalNumber = (name: string): number | undefined => (process.argv.inclu
 // The BNS weight (for the weight's ablation) and the student LR (for its sweep).
 const bnsWeight = optionalNumber('bns-weight');
 const lrS = optionalNumber('lr-s');
+// Which student each run keeps (lrq's --select; the preset's when absent).
+const select = process.argv.includes('--select') ? (arg('select', '') as 'final' | 'synth-kl') : undefined;
 const methods = arg('methods', 'fp,naive,naive-lrg,lrq,gdfq,real').split(',');
 const model = arg('model', join(DATA, 'models/akamaster_cifar10/resnet20_cifar10_akamaster.onnx'));
 const evalData = arg('eval-data', join(DATA, 'cifar10/cifar10-test-yoongikim-jpeg-q75.bin'));
@@ -59,7 +61,7 @@ function emit(method: string, top1: number | null, t0: number, error?: string): 
   const row: Row = { method, wbits, abits, top1: top1 === null ? null : +top1.toFixed(2), error, fp_top1: +fpTop1.toFixed(2), minutes: +((Date.now() - t0) / 60000).toFixed(2), preset, backend: backend().name, threads: backend().threads() };
   rows.push(row);
   // JSON.stringify leaves out what is undefined: the overrides not given, and `error` of a finished run.
-  appendFileSync(join(out, 'results.jsonl'), JSON.stringify({ ...row, bns_weight: bnsWeight, lr_s: lrS, at: new Date().toISOString() }) + '\n');
+  appendFileSync(join(out, 'results.jsonl'), JSON.stringify({ ...row, bns_weight: bnsWeight, lr_s: lrS, select, at: new Date().toISOString() }) + '\n');
   if (json) process.stdout.write(JSON.stringify(row) + '\n');
   else if (row.top1 === null) process.stderr.write(`[bench] ${method}: stopped after ${row.minutes.toFixed(1)} min: ${error}\n`);
   else process.stderr.write(`[bench] ${method}: top-1 ${row.top1.toFixed(2)}% in ${row.minutes.toFixed(1)} min\n`);
@@ -86,7 +88,7 @@ for (const method of ['lrq', 'gdfq', 'real'] as const) {
   if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   try {
     const s = await quantize({
-      model, out: dir, preset, wbits, abits, seed, evalData, bnsWeight, lrS,
+      model, out: dir, preset, wbits, abits, seed, evalData, bnsWeight, lrS, select,
       method: method === 'real' ? 'lrq' : method,
       ...(method === 'real' ? { calibData } : {}),
       progress: process.stderr.isTTY, report: true, export: true,

@@ -32,3 +32,14 @@ test('unknown preset and out-of-range bits are one-line errors naming the option
   }
   assert.equal(resolveConfig(base).emaDecay, 0, 'the weight EMA is off unless asked for (not in the paper)');
 });
+
+test('--select: final unless asked; unknown choice, zero candidates or images, non-positive temperature are errors', () => {
+  assert.equal(resolveConfig(base).select, 'final', 'the paper keeps the final student');
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ select: 'best' }, /--select best: use final or synth-kl/],
+    [{ selectEpochs: 0 }, /--select-epochs 0: must be an integer/],
+    [{ selectImages: 2.5 }, /--select-images 2.5: must be an integer/],
+    [{ selectTemperature: 0 }, /--select-temperature 0: must be a positive number/],
+  ];
+  for (const [o, re] of bad) assert.throws(() => resolveConfig({ ...base, ...o }), (e: unknown) => e instanceof LrqError && re.test((e as Error).message), JSON.stringify(o));
+});

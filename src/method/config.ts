@@ -42,6 +42,18 @@ export interface QuantizeConfig {
    * student step; the average is what is evaluated, saved and exported. 0 = off (the paper's method).
    */
   emaDecay: number;
+  /**
+   * Which epoch's student the run keeps: `final` (the paper), or `synth-kl` — the end-of-epoch snapshot
+   * with the lowest mean KL(teacher ‖ student) on a fixed set of images from the final generator (no
+   * real data is read; real-data mode scores on its calibration images instead).
+   */
+  select: 'final' | 'synth-kl';
+  /** Images in the selection set of `--select synth-kl`. */
+  selectImages: number;
+  /** Candidates of `--select synth-kl`: the students after each of the last K epochs (K ≥ 1). */
+  selectEpochs: number;
+  /** Temperature of the selection KL. */
+  selectTemperature: number;
 
   // generator (spec §1.4, §3.2)
   latentDim: number;
@@ -135,6 +147,7 @@ export const BASE_DEFAULTS: Omit<QuantizeConfig, 'model' | 'out'> = {
   epochs: 400, itersPerEpoch: 200, batchSize: 200, warmupEpochs: 4, calibEpochs: 4,
   lrS: 1e-4, lrG: 1e-3, lrSteps: [100, 200, 300],
   momentum: 0.9, weightDecay: 1e-4, adamBetas: [0.5, 0.999], emaDecay: 0,
+  select: 'final', selectImages: 4000, selectEpochs: 4, selectTemperature: 4,
   latentDim: 100, lkaPositions: ['after_block1', 'after_block2'], lkaForm: 'bare', lkaResidual: false,
   bnsWeight: 0.1, ama: true, amaVariant: 'norm-preserving', amaMargin: 0.5, amaScale: 30, amaSign: 1,
   distill: 'dkd', ceWeight: 1, kdTemperature: 20, kdAlpha: 1, kdReduction: 'mean',
@@ -172,7 +185,10 @@ function validateConfig(c: QuantizeConfig): void {
   intIn('calibEpochs', 1, c.epochs);
   intIn('latentDim', 1, 100000);
   intIn('checkpointEvery', 1, 1e9);
-  for (const k of ['lrS', 'lrG', 'bnsWeight', 'kdTemperature', 'dkdTemperature', 'amaScale'] as const) {
+  intIn('selectImages', 1, 1e7);
+  intIn('selectEpochs', 1, 1e9); // more than the run has = all of its training epochs
+  if (!['final', 'synth-kl'].includes(c.select)) throw new LrqError(`--select ${c.select}: use final or synth-kl`);
+  for (const k of ['lrS', 'lrG', 'bnsWeight', 'kdTemperature', 'dkdTemperature', 'amaScale', 'selectTemperature'] as const) {
     if (!(c[k] > 0) || !Number.isFinite(c[k])) throw new LrqError(`--${kebab(k)} ${c[k]}: must be a positive number`);
   }
   if (!(c.emaDecay >= 0 && c.emaDecay < 1)) throw new LrqError(`--ema-decay ${c.emaDecay}: must be in [0, 1) (0 = off)`);

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LrqError } from '../engine/errors.js';
@@ -93,6 +93,34 @@ test('SIGKILL mid-run + --resume ends with the same weights as an uninterrupted 
     const la = readFileSync(join(a, 'log.jsonl'), 'utf8').split('\n').map((l) => l.replace(/"seconds":[0-9.e+-]+/, ''));
     const lb = readFileSync(join(b, 'log.jsonl'), 'utf8').split('\n').map((l) => l.replace(/"seconds":[0-9.e+-]+/, ''));
     assert.deepEqual(lb, la, 'the resumed log must equal the uninterrupted one');
+  } finally {
+    rmSync(a, { recursive: true, force: true });
+    rmSync(b, { recursive: true, force: true });
+  }
+});
+
+test('--select synth-kl keeps the lowest-KL student of the last K epochs; the loop itself runs as without it', { skip }, async () => {
+  const a = tmp(), b = tmp();
+  try {
+    const s = await quantize(tiny(a, { select: 'synth-kl', selectEpochs: 2, selectImages: 60 }));
+    await quantize(tiny(b));
+    // snapshots of the last two epochs only
+    assert.deepEqual(readdirSync(join(a, 'epochs')).sort(), ['student-e002.safetensors', 'student-e003.safetensors']);
+    const rec = readFileSync(join(a, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r['type'] === 'select');
+    assert.ok(rec, 'a select record in log.jsonl');
+    const scores = rec['scores'] as { epoch: number; kl: number }[];
+    assert.deepEqual(scores.map((x) => x.epoch), [1, 2]);
+    const argmin = scores.reduce((m, x) => (x.kl <= m.kl ? x : m)).epoch;
+    assert.equal(s.selectedEpoch, argmin);
+    assert.equal(rec['images'], 60);
+    const kept = readSafetensors(join(a, 'student.safetensors')).tensors;
+    const snap = readSafetensors(join(a, 'epochs', `student-e00${argmin + 1}.safetensors`)).tensors;
+    for (const [k, t] of snap) assert.deepEqual(kept.get(k)!.data, t.data, `student.safetensors ${k} is not the selected snapshot`);
+    // the selection draws from its own stream: the last snapshot is the final student of a run without it
+    const last = readSafetensors(join(a, 'epochs', 'student-e003.safetensors')).tensors;
+    const plain = readSafetensors(join(b, 'student.safetensors')).tensors;
+    for (const [k, t] of plain) assert.deepEqual(last.get(k)!.data, t.data, `${k}: the run with --select trained differently`);
+    assert.equal(existsSync(join(b, 'epochs')), false, 'no snapshots without --select');
   } finally {
     rmSync(a, { recursive: true, force: true });
     rmSync(b, { recursive: true, force: true });

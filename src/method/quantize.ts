@@ -25,6 +25,8 @@ import { openDataset } from './data.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { Progress } from './progress.js';
 import { train } from './train.js';
+import { selectFrom, selectSnapshot, selectionSet, SELECT_SEED_OFFSET, type SnapshotScore } from './select.js';
+import { JsonlLog } from '../io/jsonl.js';
 
 export interface QuantizeSummary {
   runDir: string;
@@ -36,6 +38,8 @@ export interface QuantizeSummary {
   quantTop5: number | null;
   bestTop1: number | null;
   bestEpoch: number | null;
+  /** 0-based epoch of the kept student under --select synth-kl (null: the final one). */
+  selectedEpoch: number | null;
   drop: number | null;
   trainSeconds: number;
   wallSeconds: number;
@@ -67,6 +71,23 @@ export function describeTeacher(teacher: GraphModule, cfg: Pick<QuantizeConfig, 
   const channels = s[1];
   const normalization = cfg.mean && cfg.std ? { mean: cfg.mean, std: cfg.std } : normalizationFromMetadata(teacher.metadata) ?? DEFAULT_NORMALIZATION;
   return { channels, size: [s[2], s[3]], numClasses, normalization };
+}
+
+/**
+ * --select synth-kl: score every saved epoch-end student by mean KL(teacher ‖ student) on a fixed set from
+ * the final generator (real-data mode: the calibration images) and leave the lowest loaded; logged.
+ */
+function selectStudent(cfg: QuantizeConfig, teacher: GraphModule, student: GraphModule, generator: Generator | null, calibSet: ImageDataset | null, numClasses: number, runDir: string, progress: Progress): { scores: SnapshotScore[]; best: SnapshotScore } {
+  const source = generator ? { generator, numClasses, latentDim: cfg.latentDim } : { real: calibSet! };
+  const set = selectionSet(teacher, source, cfg.selectImages, cfg.seed + SELECT_SEED_OFFSET);
+  const first = selectFrom(cfg);
+  const epochs = Array.from({ length: cfg.epochs - first }, (_, i) => first + i);
+  const { scores, best } = selectSnapshot(student, runDir, epochs, set, cfg.selectTemperature);
+  const last = scores[scores.length - 1]!;
+  new JsonlLog(join(runDir, 'log.jsonl')).write({ type: 'select', images: set.n, source: generator ? 'generator-mixed' : 'calib-data', temperature: cfg.selectTemperature, epoch: best.epoch, kl: best.kl, scores });
+  const what = generator ? 'pair-mixed generated' : 'calibration';
+  progress.message(`selected the student of epoch ${best.epoch + 1}: KL(teacher‖student) at T=${cfg.selectTemperature} ${best.kl.toFixed(5)} on ${set.n} ${what} images (final epoch ${last.epoch + 1}: ${last.kl.toFixed(5)})`);
+  return { scores, best };
 }
 
 /** Run the whole quantization job described by `opts` (see QuantizeConfig) and return its summary. */
@@ -108,11 +129,14 @@ export async function quantize(opts: QuantizeOptions): Promise<QuantizeSummary> 
   });
 
   const res = train({ cfg, teacher, student, generator, calibSet, evalSet, runDir, numClasses: info.numClasses, progress });
+  const selection = cfg.select === 'synth-kl' ? selectStudent(cfg, teacher, student, generator, calibSet, info.numClasses, runDir, progress) : null;
+  // The loop's last evaluation is of the final epoch's student; another selected epoch is evaluated anew.
+  const lastEval = selection && selection.best.epoch !== cfg.epochs - 1 ? null : res.finalEval;
 
-  // Final weights and evaluation (the final student, not the best epoch: selecting on the test set would flatter it).
+  // Final weights and evaluation (the final or data-free-selected student, never the best epoch on the test set: that would flatter it).
   writeSafetensors(join(runDir, 'student.safetensors'), student.stateDict(), { lrq: 'student', wbits: String(cfg.wbits), abits: String(cfg.abits) });
   if (generator) writeSafetensors(join(runDir, 'generator.safetensors'), generator.stateDict(), { lrq: 'generator' });
-  const qEval = evalSet ? (res.finalEval ?? evaluate(student, evalSet, {})) : null;
+  const qEval = evalSet ? (lastEval ?? evaluate(student, evalSet, {})) : null;
   writeRunJson(runDir, 'layers.json', layerRecords(student));
   if (fpEval && qEval) writeRunJson(runDir, 'eval.json', evalFile(cfg.evalData ?? '', fpEval, qEval, evalSet?.classNames ? [...evalSet.classNames] : undefined));
   if (generator) writeSynth(runDir, sampleSynth(generator, info.numClasses, 8, cfg.latentDim, cfg.seed + 1, info.normalization));
@@ -132,6 +156,7 @@ export async function quantize(opts: QuantizeOptions): Promise<QuantizeSummary> 
     quantTop5: qEval ? qEval.top5 * 100 : null,
     bestTop1: res.bestTop1 === null ? null : res.bestTop1 * 100,
     bestEpoch: res.bestEpoch,
+    selectedEpoch: selection ? selection.best.epoch : null,
     drop: fpEval && qEval ? (fpEval.top1 - qEval.top1) * 100 : null,
     trainSeconds: res.seconds,
     wallSeconds: (Date.now() - wall0) / 1000,

@@ -25,6 +25,7 @@ import { Progress } from './progress.js';
 import { type CheckpointState, CHECKPOINT_VERSION, flattenOptimizer, loadCheckpoint, prefixed, saveCheckpoint, unflattenOptimizer, unprefixed } from './checkpoint.js';
 import { augmentBatch, gatherBatch } from './realdata.js';
 import { generatorStep, stepParts, studentStep } from './step.js';
+import { selectFrom, snapshotPath } from './select.js';
 
 export interface TrainParts {
   cfg: QuantizeConfig;
@@ -195,6 +196,12 @@ export function train(p: TrainParts): TrainResult {
         bestEpoch = epoch;
         averaged(() => writeSafetensors(join(runDir, 'student.best.safetensors'), student.stateDict(), { epoch: String(epoch), top1: String(top1) }));
       }
+    }
+    // --select synth-kl chooses among these at the end; written before the epoch's checkpoint, so a resumed
+    // run has every snapshot of the epochs it skips.
+    if (cfg.select !== 'final' && epoch >= selectFrom(cfg)) {
+      const write = () => writeSafetensors(snapshotPath(runDir, epoch), student.stateDict(), { epoch: String(epoch) });
+      if (ema) ema.withAverage(write); else write(); // the state dict shares the live arrays
     }
     const seconds = (Date.now() - epochStart) / 1000;
     log.write({ type: 'epoch', epoch, ...means, top1: top1 === undefined ? null : top1 * 100, lrS: optS.paramGroups[0]!.lr, lrG: optG?.paramGroups[0]!.lr ?? null, seconds });

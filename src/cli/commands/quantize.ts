@@ -13,7 +13,7 @@ export async function runQuantize(opts: QuantizeOptions): Promise<void> {
     '',
     `summary  ${s.method} W${s.wbits}A${s.abits}  (${s.backend} backend)`,
     `  full-precision top-1   ${pct(s.fpTop1)}`,
-    `  quantized top-1        ${pct(s.quantTop1)}  (top-5 ${pct(s.quantTop5)}; final epoch)`,
+    `  quantized top-1        ${pct(s.quantTop1)}  (top-5 ${pct(s.quantTop5)}; ${s.selectedEpoch === null ? 'final epoch' : `epoch ${s.selectedEpoch + 1}, selected data-free`})`,
     `  drop                   ${s.drop === null ? 'n/a' : `${s.drop.toFixed(2)} points`}`,
     `  best epoch top-1       ${pct(s.bestTop1)}${s.bestEpoch === null ? '' : ` (epoch ${s.bestEpoch + 1}; selected on the test set)`}`,
     `  training time          ${fmtDuration(s.trainSeconds)}   wall ${fmtDuration(s.wallSeconds)}`,
