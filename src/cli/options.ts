@@ -51,6 +51,7 @@ export const QUANTIZE_OPTIONS: Row[] = [
   { key: 'dkdBeta', kind: 'float', help: 'DKD non-target-class weight β' },
   { key: 'dkdTemperature', kind: 'float', help: 'DKD temperature' },
   { key: 'dkdWarmup', kind: 'int', help: 'DKD ramp length in epochs after the generator warm-up' },
+  { key: 'mixStudent', kind: 'float', help: 'fraction of each student batch replaced by pair mixes x\'=l*x_i+(1-l)*x_(i+1), l~U(0.2,0.8), labelled and distilled by the teacher on x\' (not in the paper; 0 = off)' },
   { key: 'evalData', kind: 'string', help: 'real test set (CIFAR binary file or image folder) evaluated after every epoch' },
   { key: 'calibData', kind: 'string', help: 'real-data mode: train the student on these images instead of the generator' },
   { key: 'mean', kind: 'floats', help: 'input normalization mean, e.g. 0.485,0.456,0.406 (default: detected)' },

@@ -83,6 +83,11 @@ export interface QuantizeConfig {
   dkdTemperature: number;
   /** DKD ramp length in epochs, counted from the end of the generator warm-up. */
   dkdWarmup: number;
+  /**
+   * Fraction of each student batch replaced by pair mixes of its images, x' = λ·x_i + (1 − λ)·x_{i+1},
+   * λ ~ U(0.2, 0.8), labelled and distilled from the teacher's output on x' (not in the paper; 0 = off).
+   */
+  mixStudent: number;
 
   // data
   /** Real test set for per-epoch evaluation (CIFAR binary or image folder). */
@@ -151,7 +156,7 @@ export const BASE_DEFAULTS: Omit<QuantizeConfig, 'model' | 'out'> = {
   latentDim: 100, lkaPositions: ['after_block1', 'after_block2'], lkaForm: 'bare', lkaResidual: false,
   bnsWeight: 0.1, ama: true, amaVariant: 'norm-preserving', amaMargin: 0.5, amaScale: 30, amaSign: 1,
   distill: 'dkd', ceWeight: 1, kdTemperature: 20, kdAlpha: 1, kdReduction: 'mean',
-  dkdAlpha: 1, dkdBeta: 8, dkdTemperature: 4, dkdWarmup: 20,
+  dkdAlpha: 1, dkdBeta: 8, dkdTemperature: 4, dkdWarmup: 20, mixStudent: 0,
   evalLimit: 0, checkpointEvery: 100, resume: false, export: true, report: true, progress: true,
 };
 
@@ -191,6 +196,7 @@ function validateConfig(c: QuantizeConfig): void {
   for (const k of ['lrS', 'lrG', 'bnsWeight', 'kdTemperature', 'dkdTemperature', 'amaScale', 'selectTemperature'] as const) {
     if (!(c[k] > 0) || !Number.isFinite(c[k])) throw new LrqError(`--${kebab(k)} ${c[k]}: must be a positive number`);
   }
+  if (!(c.mixStudent >= 0 && c.mixStudent <= 1)) throw new LrqError(`--mix-student ${c.mixStudent}: must be a fraction in [0, 1] (0 = off)`);
   if (!(c.emaDecay >= 0 && c.emaDecay < 1)) throw new LrqError(`--ema-decay ${c.emaDecay}: must be in [0, 1) (0 = off)`);
   if (!(c.amaMargin >= 0 && c.amaMargin < Math.PI / 2)) throw new LrqError(`--ama-margin ${c.amaMargin}: must be in [0, π/2)`);
   if (c.amaSign !== 1 && c.amaSign !== -1) throw new LrqError(`--ama-sign ${c.amaSign}: must be 1 or -1`);

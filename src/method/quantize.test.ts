@@ -62,13 +62,14 @@ test('a tiny LRQ run beats naive W4A4 (ranges from the first generator batches, 
 test('SIGKILL mid-run + --resume ends with the same weights as an uninterrupted run (bit for bit)', { skip }, async () => {
   const a = tmp(), b = tmp();
   try {
-    // With a weight EMA: its average (the saved student) must survive the kill too.
-    const opts = { epochs: 3, itersPerEpoch: 6, checkpointEvery: 2, emaDecay: 0.9 };
+    // With a weight EMA (its average, the saved student, must survive the kill too) and student-batch
+    // mixing (its per-iteration streams must draw the same mixes after the resume).
+    const opts = { epochs: 3, itersPerEpoch: 6, checkpointEvery: 2, emaDecay: 0.9, mixStudent: 0.5 };
     await quantize(tiny(a, opts));
     // Run b in a child process and SIGKILL it once a mid-run checkpoint exists.
     const args = [CLI, 'quantize', '--model', MODEL, '--out', b, '--preset', 'fast', '--range-mode', 'plain-ema', '--epochs', '3', '--iters-per-epoch', '6',
       '--batch-size', '8', '--warmup-epochs', '1', '--calib-epochs', '1', '--lr-s', '1e-4', '--lr-steps', '2', '--dkd-warmup', '1', '--seed', '3',
-      '--checkpoint-every', '2', '--ema-decay', '0.9', '--no-progress', '--no-export', '--no-report'];
+      '--checkpoint-every', '2', '--ema-decay', '0.9', '--mix-student', '0.5', '--no-progress', '--no-export', '--no-report'];
     const child = spawn(process.execPath, args, { stdio: 'ignore' });
     const killedAt = await new Promise<string>((resolve, reject) => {
       const t = setInterval(() => {

@@ -14,7 +14,8 @@ import { LrqError } from '../engine/errors.js';
 import { loadOnnx } from '../io/onnx/index.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { Generator } from '../models/generator.js';
-import { klSum, mixPairs, scoreModel, selectFrom, selectionSet, selectSnapshot, snapshotPath } from './select.js';
+import { mixPairs } from './mix.js';
+import { klSum, scoreModel, selectFrom, selectionSet, selectSnapshot, snapshotPath } from './select.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const MODEL = join(ROOT, '../shared/data/models/akamaster_cifar10/resnet20_cifar10_akamaster.onnx');

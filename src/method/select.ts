@@ -6,7 +6,7 @@
 
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { Tensor, noGrad } from '../engine/tensor.js';
+import { type Tensor, noGrad } from '../engine/tensor.js';
 import { LrqError } from '../engine/errors.js';
 import { Rng } from '../engine/random.js';
 import type { GraphModule } from '../io/onnx/index.js';
@@ -14,6 +14,7 @@ import type { ImageDataset } from '../io/datasets/index.js';
 import { readSafetensors } from '../io/safetensors.js';
 import type { Generator } from '../models/generator.js';
 import type { QuantizeConfig } from './config.js';
+import { mixPairs } from './mix.js';
 
 /** Where the student of (0-based) `epoch` is kept: <run>/epochs/student-e<epoch+1>.safetensors. */
 export function snapshotPath(runDir: string, epoch: number): string {
@@ -35,29 +36,11 @@ export interface SelectionSet {
 const BATCH = 250;
 /** The selection set's stream is Rng(seed + this): apart from the run's Rng(seed) and the generator's init. */
 export const SELECT_SEED_OFFSET = 104729;
-/** Mixing weights λ ~ U(MIX_LO, 1 − MIX_LO): every mixed image keeps a visible part of both sources. */
-const MIX_LO = 0.2;
-
-/**
- * Mix each image of a batch with the next one (cyclically): x'_i = λ_i·x_i + (1 − λ_i)·x_{(i+1) mod B},
- * λ_i ~ U(0.2, 0.8). Generated images are ones the teacher is sure of and the student already agrees
- * with (≈ 0.3% top-1 disagreement after training), so their KL barely tells epochs apart; between two
- * classes the teacher's soft output has something to say.
- */
-export function mixPairs(x: Tensor, rng: Rng): Tensor {
-  const b = x.shape[0]!, d = x.size / b;
-  const src = x.data, out = new Float32Array(src.length);
-  for (let i = 0; i < b; i++) {
-    const lam = MIX_LO + (1 - 2 * MIX_LO) * rng.uniform([1]).data[0]!;
-    const j = (i + 1) % b;
-    for (let k = 0; k < d; k++) out[i * d + k] = lam * src[i * d + k]! + (1 - lam) * src[j * d + k]!;
-  }
-  return new Tensor(out, x.shape);
-}
-
 /**
  * The scoring set: n generated images x = G(z, y) (generator in eval mode; z ~ N(0, I), y ~ U{0..C−1} from
- * Rng(seed)) mixed in pairs (mixPairs), or, without a generator, n real images spread over `real` (used
+ * Rng(seed)) mixed in pairs (mixPairs: generated images are ones the teacher is sure of and the student
+ * already agrees with — ≈ 0.3% top-1 disagreement after training — so their KL barely tells epochs apart;
+ * between two classes the teacher's soft output has more to say), or, without a generator, n real images spread over `real` (used
  * as they are); with the teacher's logits T(x) for each.
  */
 export function selectionSet(teacher: GraphModule, source: { generator: Generator; numClasses: number; latentDim: number } | { real: ImageDataset }, n: number, seed: number): SelectionSet {

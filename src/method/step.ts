@@ -17,6 +17,7 @@ import { amaLoss } from './losses/ama.js';
 import { dkdLoss } from './losses/dkd.js';
 import { kdLoss } from './losses/kd.js';
 import type { QuantizeConfig } from './config.js';
+import { mixPairs } from './mix.js';
 
 /** Everything a step reads: the config, the three networks and their optimizers. */
 export interface StepParts {
@@ -90,6 +91,25 @@ export function generatorStep(p: StepParts, rng: Rng, losses: Record<string, num
   assertFiniteGrads('generator', generator.namedParameters());
   optG.step();
   return { x: x.detach(), y, t: out.logits.detach() };
+}
+
+/**
+ * --mix-student p: the first round(p·B) rows of x become pair mixes λ·x_i + (1 − λ)·x_{i+1} (mixPairs),
+ * the teacher is run on the batch again and each mixed row takes the teacher's top class as its label, so
+ * CE and DKD distil the teacher's view of the space between two generated images; other rows keep y.
+ */
+export function mixStudentBatch(p: StepParts, x: Tensor, y: Int32Array, rng: Rng): { x: Tensor; y: Int32Array; t: Tensor } {
+  const rows = Math.round(p.cfg.mixStudent * x.shape[0]!);
+  const xm = mixPairs(x, rng, rows);
+  const t = noGrad(() => p.teacher.forward(xm));
+  const ym = Int32Array.from(y);
+  const c = t.shape[1]!;
+  for (let i = 0; i < rows; i++) {
+    let best = 0;
+    for (let j = 1; j < c; j++) if (t.data[i * c + j]! > t.data[i * c + best]!) best = j;
+    ym[i] = best;
+  }
+  return { x: xm, y: ym, t };
 }
 
 /**

@@ -24,7 +24,7 @@ import type { QuantizeConfig } from './config.js';
 import { Progress } from './progress.js';
 import { type CheckpointState, CHECKPOINT_VERSION, flattenOptimizer, loadCheckpoint, prefixed, saveCheckpoint, unflattenOptimizer, unprefixed } from './checkpoint.js';
 import { augmentBatch, gatherBatch } from './realdata.js';
-import { generatorStep, stepParts, studentStep } from './step.js';
+import { generatorStep, mixStudentBatch, stepParts, studentStep } from './step.js';
 import { selectFrom, snapshotPath } from './select.js';
 
 export interface TrainParts {
@@ -47,6 +47,9 @@ export interface TrainResult {
   finalEval: EvalResult | null;
   seconds: number;
 }
+
+/** Offset of the --mix-student streams (Rng(MIX_SEED + seed·1000003 + iteration)), apart from the epochs' shuffles. */
+const MIX_SEED = 2 ** 40;
 
 /** Learning-rate factor of the multi-step schedule: 0.1^(number of milestones s with epoch ≥ s). */
 export function lrFactor(epoch: number, steps: readonly number[]): number {
@@ -172,6 +175,9 @@ export function train(p: TrainParts): TrainResult {
         y = b.y;
         t = noGrad(() => teacher.forward(x));
       }
+      // --mix-student: its own stream per iteration (seeded by the iteration), so the run's Rng — and with it
+      // the generator's trajectory — is the same with or without it, and a resumed run draws the same mixes.
+      if (cfg.mixStudent > 0 && trainStudent) ({ x, y, t } = mixStudentBatch(parts, x, y, new Rng(MIX_SEED + cfg.seed * 1000003 + globalIter)));
       // ranges move while calibrating; the student only updates after the generator warm-up
       studentStep(parts, x, y, t, ramp, trainStudent, losses);
       if (trainStudent) ema?.update();
