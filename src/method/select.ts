@@ -1,6 +1,6 @@
-// Data-free choice of which epoch's student to keep (`--select synth-kl`): every epoch-end student is
-// saved under <run>/epochs/, and at the end each is scored by its mean KL(teacher ‖ student) on one fixed
-// set of images drawn from the final generator; the lowest wins. Rule: no real test image is read (real-
+// Data-free choice of which epoch's student to keep (`--select synth-kl`): the students after each of the
+// last K epochs are saved under <run>/epochs/, and at the end each is scored by its mean KL(teacher ‖
+// student) on one fixed set of pair-mixed images from the final generator; the lowest wins. Rule: no real test image is read (real-
 // data mode scores on its own calibration images), the set comes from its own seeded stream (the run's
 // Rng is untouched), and every candidate sees the same images, so the scores compare like with like.
 
@@ -34,14 +34,16 @@ export interface SelectionSet {
 }
 
 const BATCH = 250;
+
 /** The selection set's stream is Rng(seed + this): apart from the run's Rng(seed) and the generator's init. */
 export const SELECT_SEED_OFFSET = 104729;
+
 /**
  * The scoring set: n generated images x = G(z, y) (generator in eval mode; z ~ N(0, I), y ~ U{0..C−1} from
  * Rng(seed)) mixed in pairs (mixPairs: generated images are ones the teacher is sure of and the student
  * already agrees with — ≈ 0.3% top-1 disagreement after training — so their KL barely tells epochs apart;
- * between two classes the teacher's soft output has more to say), or, without a generator, n real images spread over `real` (used
- * as they are); with the teacher's logits T(x) for each.
+ * between two classes the teacher's soft output has more to say), or, without a generator, n real images
+ * spread over `real` (used as they are); with the teacher's logits T(x) for each.
  */
 export function selectionSet(teacher: GraphModule, source: { generator: Generator; numClasses: number; latentDim: number } | { real: ImageDataset }, n: number, seed: number): SelectionSet {
   const set: SelectionSet = { images: [], teacherLogits: [], n: 0 };
