@@ -6,7 +6,9 @@
 //   log.jsonl         one object per line:
 //                       {type:'iter',  epoch, iter, lossG?, lossS?, lossBNS?, lossCE?, lossKD?, lr?, …numbers}
 //                       {type:'epoch', epoch, top1?, top5?, lossG?, lossS?, seconds?, …numbers}
-//                     (top1/top5 in percent, of the quantized student on the eval set after that epoch)
+//                       {type:'select', images, source, temperature, epoch, kl, scores:[{epoch, kl, kl1, disagree}]}
+//                     (top1/top5 in percent, of the quantized student on the eval set after that epoch;
+//                     'select' only with --select synth-kl: the candidates' scores and the kept epoch)
 //   eval.json         EvalFile: FP teacher and quantized student on the eval set (top-1/5 %, per-class %, confusion)
 //   layers.json       LayerRecord[]: one row per quantized conv/linear (weights) and per quantized activation
 //   summary.json      SummaryFile: name, method, bits, start/end time, seconds, images/s, notes
@@ -16,6 +18,10 @@
 //   export_spec.json + export_spec.bin   the ExportSpec of the final student (see writeExportSpec)
 //   export.json       ExportResult[] written by `lrq export` (paths, forms, size report)
 //   report.html       written by `lrq report`
+//   epochs/student-eNNN.safetensors   with --select synth-kl: the student after epoch NNN (1-based), for
+//                     the last --select-epochs epochs (student.safetensors is the kept one)
+//   checkpoint.safetensors, student.safetensors, student.best.safetensors, generator.safetensors
+//                     weights (safetensors; read by --resume and `lrq export`/`lrq synth`)
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
