@@ -68,6 +68,17 @@ export class EvalAccumulator {
   }
 }
 
+/** Index of the largest value of each row of a [rows, cols] row-major array (ties to the lower index). */
+export function argmaxRows(v: ArrayLike<number>, rows: number, cols: number): Int32Array {
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let j = 1; j < cols; j++) if (v[r * cols + j]! > v[r * cols + best]!) best = j;
+    out[r] = best;
+  }
+  return out;
+}
+
 /** Options of evaluate. */
 export interface EvaluateOptions {
   batchSize?: number;

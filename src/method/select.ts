@@ -15,6 +15,7 @@ import { readSafetensors } from '../io/safetensors.js';
 import type { Generator } from '../models/generator.js';
 import type { QuantizeConfig } from './config.js';
 import { mixPairs } from './mix.js';
+import { argmaxRows } from './evaluate.js';
 
 /** Where the student of (0-based) `epoch` is kept: <run>/epochs/student-e<epoch+1>.safetensors. */
 export function snapshotPath(runDir: string, epoch: number): string {
@@ -101,17 +102,6 @@ export function klSum(t: ArrayLike<number>, s: ArrayLike<number>, rows: number, 
     total += kl;
   }
   return total;
-}
-
-/** Argmax of each row (ties to the lower index, as evaluate()). */
-function argmaxRows(v: ArrayLike<number>, rows: number, cols: number): Int32Array {
-  const out = new Int32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let best = 0;
-    for (let j = 1; j < cols; j++) if (v[r * cols + j]! > v[r * cols + best]!) best = j;
-    out[r] = best;
-  }
-  return out;
 }
 
 /** How a model matches the teacher on a selection set. */

@@ -18,6 +18,7 @@ import { dkdLoss } from './losses/dkd.js';
 import { kdLoss } from './losses/kd.js';
 import type { QuantizeConfig } from './config.js';
 import { mixPairs } from './mix.js';
+import { argmaxRows } from './evaluate.js';
 
 /** Everything a step reads: the config, the three networks and their optimizers. */
 export interface StepParts {
@@ -102,13 +103,9 @@ export function mixStudentBatch(p: StepParts, x: Tensor, y: Int32Array, rng: Rng
   const rows = Math.round(p.cfg.mixStudent * x.shape[0]!);
   const xm = mixPairs(x, rng, rows);
   const t = noGrad(() => p.teacher.forward(xm));
+  const top = argmaxRows(t.data, rows, t.shape[1]!);
   const ym = Int32Array.from(y);
-  const c = t.shape[1]!;
-  for (let i = 0; i < rows; i++) {
-    let best = 0;
-    for (let j = 1; j < c; j++) if (t.data[i * c + j]! > t.data[i * c + best]!) best = j;
-    ym[i] = best;
-  }
+  ym.set(top); // rows < `rows` take the teacher's class
   return { x: xm, y: ym, t };
 }
 
