@@ -1,6 +1,7 @@
 // End-to-end tests of the training loop on tiny budgets: the student beats naive quantization, a run
 // killed with SIGKILL and resumed ends with the same weights as an uninterrupted one, a NaN stops the
-// run with the last checkpoint intact, and user errors are one-line exits. Real ResNet-20 + CIFAR data.
+// run with the last checkpoint intact, real-data mode and --select run end to end, and user errors are one-line
+// exits. Real ResNet-20 + CIFAR data.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +22,7 @@ import { quantize, type QuantizeOptions } from './quantize.js';
 const ROOT = new URL('../../', import.meta.url).pathname;
 const MODEL = join(ROOT, '../shared/data/models/akamaster_cifar10/resnet20_cifar10_akamaster.onnx');
 const TEST = join(ROOT, '../shared/data/cifar10/cifar10-test-yoongikim-jpeg-q75.bin');
+const TRAIN5K = join(ROOT, '../shared/data/cifar10/cifar10-train5k-yoongikim-jpeg-q75.bin');
 const haveData = existsSync(MODEL) && existsSync(TEST);
 const skip = !haveData && 'shared data not found';
 const CLI = join(ROOT, 'bin/lrq.js');
@@ -125,6 +127,27 @@ test('--select synth-kl keeps the lowest-KL student of the last K epochs; the lo
   } finally {
     rmSync(a, { recursive: true, force: true });
     rmSync(b, { recursive: true, force: true });
+  }
+});
+
+test('real-data mode (--calib-data) trains on real images, writes no generator, and --select scores on those images', { skip: (!existsSync(TRAIN5K) && 'real training subset not found') || skip }, async () => {
+  const out = tmp();
+  try {
+    const s = await quantize(tiny(out, { calibData: TRAIN5K, select: 'synth-kl', selectEpochs: 2, selectImages: 40 }));
+    assert.equal(existsSync(join(out, 'generator.safetensors')), false);
+    const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const sel = log.find((r) => r['type'] === 'select')!;
+    assert.equal(sel['source'], 'calib-data');
+    assert.equal(sel['images'], 40);
+    assert.ok(s.selectedEpoch === 1 || s.selectedEpoch === 2);
+    assert.equal(log.filter((r) => r['type'] === 'epoch').length, 3);
+    // the student was trained: its weights moved away from the teacher's
+    const key = 'blocks_blocks_0_c1_Conv.weight';
+    const kept = readSafetensors(join(out, 'student.safetensors')).tensors.get(key);
+    assert.ok(kept, `${key} in student.safetensors`);
+    assert.notDeepEqual(kept.data, loadOnnx(MODEL).stateDict().get(key)!.data, `${key} did not change`);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
 });
 
