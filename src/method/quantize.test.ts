@@ -1,7 +1,7 @@
 // End-to-end tests of the training loop on tiny budgets: the student beats naive quantization, a run
 // killed with SIGKILL and resumed ends with the same weights as an uninterrupted one, a NaN stops the
-// run with the last checkpoint intact, real-data mode and --select run end to end, and user errors are one-line
-// exits. Real ResNet-20 + CIFAR data.
+// run with the last checkpoint intact, real-data mode and --select run end to end, and user errors are
+// one-line exits. Real ResNet-20 + CIFAR data.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
