@@ -120,8 +120,8 @@ export const PAPER_PRESET: Partial<QuantizeConfig> = {
  * oneDNN on an AVX-512 runner, ≈ 1.1–1.7 s on an AVX2-only one; see bench/accuracy for its figures): 16 × 100
  * iterations. Two generator-only epochs (200 iterations) double as the calibration window — 200 gdfq-ema
  * updates, enough for its bias-correction overshoot to settle (spec §1.2). Student LR: the paper's 1e-4,
- * ×0.1 for the last 3 epochs; W4A4 ends at 76.3–77.7% over five runs at 1e-4 (two runner kinds, seeds
- * 0–2; mean 76.86). 3e-4 (`--lr-s 3e-4`) scored higher at W4A4 on the AVX-512 runner (77.36 /
+ * ×0.1 for the last 3 epochs; W4A4 ends at 76.3–77.7% over six runs at 1e-4 (two runner kinds, seeds
+ * 0–3; mean 76.81). 3e-4 (`--lr-s 3e-4`) scored higher at W4A4 on the AVX-512 runner (77.36 /
  * 77.44 / 77.31 at seeds 0–2 vs 76.85 / 76.56 at 1e-4) but is at the edge of stability: at seed 0 on an
  * AVX2 runner (other float rounding) its DKD loss climbed 3.6 → 7.4 from epoch 10 and the run stopped on
  * a NaN gradient in epoch 16; it diverged at W3A3 and ended lower at W5A5 too. 2e-4 stayed stable there but
