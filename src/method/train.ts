@@ -66,6 +66,8 @@ export function train(p: TrainParts): TrainResult {
   const parts = stepParts(cfg, teacher, student, generator, p.numClasses);
   const { optS, optG } = parts;
   const ema = cfg.emaDecay > 0 ? new WeightEma(student.namedParameters(), cfg.emaDecay) : null;
+  /** Run fn with the weight average in the student when there is one (evaluations, saved students). */
+  const averaged = <T>(fn: () => T): T => (ema ? ema.withAverage(fn) : fn());
 
   let start = { epoch: 0, iter: 0 };
   let bestTop1: number | null = null, bestEpoch: number | null = null;
@@ -193,7 +195,6 @@ export function train(p: TrainParts): TrainResult {
     let top1: number | undefined;
     const evalSet = p.evalSet;
     if (evalSet) {
-      const averaged = <T>(fn: () => T): T => (ema ? ema.withAverage(fn) : fn());
       finalEval = p.progress.evaluation(() => averaged(() => evaluate(student, evalSet)));
       top1 = finalEval.top1;
       lastTop1 = top1 * 100;
@@ -206,8 +207,7 @@ export function train(p: TrainParts): TrainResult {
     // --select synth-kl chooses among these at the end; written before the epoch's checkpoint, so a resumed
     // run has every snapshot of the epochs it skips.
     if (cfg.select !== 'final' && epoch >= selectFrom(cfg)) {
-      const write = () => writeSafetensors(snapshotPath(runDir, epoch), student.stateDict(), { epoch: String(epoch) });
-      if (ema) ema.withAverage(write); else write(); // the state dict shares the live arrays
+      averaged(() => writeSafetensors(snapshotPath(runDir, epoch), student.stateDict(), { epoch: String(epoch) }));
     }
     const seconds = (Date.now() - epochStart) / 1000;
     log.write({ type: 'epoch', epoch, ...means, top1: top1 === undefined ? null : top1 * 100, lrS: optS.paramGroups[0]!.lr, lrG: optG?.paramGroups[0]!.lr ?? null, seconds });
