@@ -17,8 +17,8 @@ function intOpt(v: string | boolean | undefined, name: string): number | undefin
   return n;
 }
 
-/** Evaluate a model file on a dataset and print top-1, top-5 and per-class accuracy. */
-export async function runEval(opts: Record<string, string | boolean | undefined>): Promise<void> {
+/** Evaluate a model file on a dataset; print (unless `print: false`) and return top-1, top-5, per-class accuracy. */
+export async function runEval(opts: Record<string, string | boolean | undefined>): Promise<{ runtime: 'lrq' | 'ort'; result: EvalResult }> {
   const modelPath = String(opts['model']);
   const dataPath = String(opts['data']);
   const batchSize = intOpt(opts['batchSize'], 'batch-size') ?? 250;
@@ -50,9 +50,11 @@ export async function runEval(opts: Record<string, string | boolean | undefined>
   } else {
     r = await ortEvaluate(modelPath, ds, { batchSize });
   }
+  const done = { runtime: runtime as 'lrq' | 'ort', result: r };
+  if (opts['print'] === false) return done;
   if (opts['json']) {
     process.stdout.write(JSON.stringify({ model: modelPath, data: dataPath, runtime, n: r.n, top1: r.top1 * 100, top5: r.top5 * 100, perClass: r.perClass.map((v) => v * 100) }) + '\n');
-    return;
+    return done;
   }
   const names = ds.classNames ?? (ds.numClasses === 10 ? CIFAR10 : undefined);
   const out = [
@@ -62,4 +64,5 @@ export async function runEval(opts: Record<string, string | boolean | undefined>
     ...r.perClass.map((v, i) => `    ${String(i).padStart(3)} ${(names?.[i] ?? '').padEnd(12)} ${(v * 100).toFixed(2)}%`),
   ];
   process.stdout.write(out.join('\n') + '\n');
+  return done;
 }

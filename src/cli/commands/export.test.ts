@@ -12,9 +12,12 @@ import { writeExportSpec, writeRunJson, writeSynth } from '../../report/run_dir.
 import { runExport } from './export.js';
 import { runReport } from './report.js';
 import { runSynth } from './synth.js';
+import { runEval } from './eval.js';
+import { loadOnnx } from '../../io/onnx/index.js';
 import { LrqError } from '../../engine/errors.js';
 
 const MODEL = new URL('../../../../shared/data/models/akamaster_cifar10/resnet20_cifar10_akamaster.onnx', import.meta.url).pathname;
+const TEST = new URL('../../../../shared/data/cifar10/cifar10-test-yoongikim-jpeg-q75.bin', import.meta.url).pathname;
 
 test('export → export.json → report shows the size; synth renders synth.bin', { skip: !existsSync(MODEL) && 'shared model not found' }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lrq-cli-'));
@@ -33,6 +36,14 @@ test('export → export.json → report shows the size; synth renders synth.bin'
     assert.equal(zps.length, 19);
     for (const t of zps) { assert.equal(t.dataType, 2); assert.equal(t.rawData![0], 192); }
     assert.equal(JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8')).length, 2);
+
+    // `lrq eval` on the INT4 Q/DQ export: lrq's importer names the Q/DQ ops (before it would decode an INT4
+    // initializer and fail on its data type), and eval falls back to onnxruntime.
+    assert.throws(() => loadOnnx(join(dir, 'model.qdq.onnx'), { requireBatchNorm: false }), /unsupported ONNX ops: .*DequantizeLinear/);
+    if (existsSync(TEST)) {
+      const ev = await runEval({ model: join(dir, 'model.qdq.onnx'), data: TEST, limit: '20', print: false });
+      assert.deepEqual([ev.runtime, ev.result.n], ['ort', 20]);
+    }
 
     writeRunJson(dir, 'eval.json', { dataset: 'test', images: 10, fp: { top1: 80, top5: 99, perClass: [80, 80], confusion: [[4, 1], [1, 4]] }, quant: { top1: 70, top5: 98, perClass: [60, 80], confusion: [[3, 2], [1, 4]] } });
     const html = readFileSync(await runReport({ run: dir, print: false }), 'utf8');

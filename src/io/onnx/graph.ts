@@ -110,18 +110,8 @@ export class GraphModule extends Module {
     const def = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
     this.opset = def ? toNum(def.version) : 13;
 
-    // --- constants: initializers, then graph inputs that are not initializers
-    for (const t of g.initializer ?? []) this.consts.set(t.name ?? '', tensorFromProto(t, file, sourcePath));
-    const realInputs = (g.input ?? []).filter((i) => !this.consts.has(i.name ?? ''));
-    if (realInputs.length !== 1) {
-      throw new LrqError(`${file}: expected exactly one graph input, found ${realInputs.length} (${realInputs.map((i) => i.name).join(', ')})`);
-    }
-    this.inputName = realInputs[0]!.name ?? '';
-    const dims = realInputs[0]!.type?.tensorType?.shape?.dim ?? [];
-    this.inputShape = dims.map((d) => (d.dimValue !== undefined && d.dimValue !== null && toNum(d.dimValue) > 0 ? toNum(d.dimValue) : null));
-    this.outputName = g.output![0]!.name ?? '';
-
-    // --- unsupported ops: one line listing op types and node names
+    // --- unsupported ops first: one line listing op types and node names (checked before any tensor is
+    // decoded, so a Q/DQ export says QuantizeLinear/DequantizeLinear rather than naming its INT4 weights)
     const nodes = g.node ?? [];
     const bad = new Map<string, string[]>();
     for (const n of nodes) {
@@ -136,6 +126,18 @@ export class GraphModule extends Module {
       const list = [...bad].map(([op, names]) => `${op} (${names.slice(0, 3).join(', ')}${names.length > 3 ? `, +${names.length - 3}` : ''})`);
       throw new LrqError(`${file}: unsupported ONNX ops: ${list.join('; ')}`);
     }
+
+    // --- constants: initializers, then graph inputs that are not initializers
+    for (const t of g.initializer ?? []) this.consts.set(t.name ?? '', tensorFromProto(t, file, sourcePath));
+    const realInputs = (g.input ?? []).filter((i) => !this.consts.has(i.name ?? ''));
+    if (realInputs.length !== 1) {
+      throw new LrqError(`${file}: expected exactly one graph input, found ${realInputs.length} (${realInputs.map((i) => i.name).join(', ')})`);
+    }
+    this.inputName = realInputs[0]!.name ?? '';
+    const dims = realInputs[0]!.type?.tensorType?.shape?.dim ?? [];
+    this.inputShape = dims.map((d) => (d.dimValue !== undefined && d.dimValue !== null && toNum(d.dimValue) > 0 ? toNum(d.dimValue) : null));
+    this.outputName = g.output![0]!.name ?? '';
+
     if ((opts.requireBatchNorm ?? true) && !nodes.some((n) => n.opType === 'BatchNormalization')) {
       throw new LrqError(
         `${file}: the graph has no BatchNormalization nodes; generative zero-shot quantization needs BN statistics, and PyTorch's default ONNX export folds BN into Conv — re-export with torch.onnx.export(..., training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False) from a model in eval mode`,
