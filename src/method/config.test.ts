@@ -7,10 +7,10 @@ import { LrqError } from '../engine/errors.js';
 
 const base = { model: 'm.onnx', out: 'runs/x' };
 
-test('fast preset: the paper\'s student LR 1e-4 at every bit width, BNS weight 1, 16 × 100 iterations', () => {
+test('fast preset: the paper\'s student LR 1e-4 at every bit width, BNS weight 3, 16 × 100 iterations', () => {
   for (const [wbits, abits] of [[4, 4], [4, 8], [5, 5], [8, 8], [3, 3], [8, 2]] as const) {
     const c = resolveConfig({ ...base, preset: 'fast', wbits, abits });
-    assert.deepEqual([c.lrS, c.bnsWeight, c.epochs, c.itersPerEpoch, c.batchSize], [1e-4, 1, 16, 100, 64], `W${wbits}A${abits}`);
+    assert.deepEqual([c.lrS, c.bnsWeight, c.epochs, c.itersPerEpoch, c.batchSize], [1e-4, 3, 16, 100, 64], `W${wbits}A${abits}`);
   }
 });
 
