@@ -2,7 +2,7 @@
 // its importer covers the graph, else (Q/DQ exports, unsupported ops) through onnxruntime.
 
 import { LrqError } from '../../engine/errors.js';
-import { loadOnnx, readModelProto, metadata } from '../../io/onnx/index.js';
+import { GraphModule, readModelProto, metadata } from '../../io/onnx/index.js';
 import { ortEvaluate } from '../../io/onnx/ort.js';
 import { DEFAULT_NORMALIZATION, normalizationFromMetadata, parseTriple, type Normalization } from '../../io/datasets/index.js';
 import { evaluate, type EvalResult } from '../../method/evaluate.js';
@@ -34,23 +34,25 @@ export async function runEval(opts: Record<string, string | boolean | undefined>
   // --limit takes images spread over the file (test sets are often stored class by class)
   const ds = openDataset(dataPath, { normalization, size }).spread(limit ?? 0);
 
-  let runtime = opts['runtime'] as string | undefined;
-  if (runtime !== undefined && runtime !== 'lrq' && runtime !== 'ort') throw new LrqError(`--runtime ${runtime}: use lrq or ort`);
+  const asked = opts['runtime'];
+  if (asked !== undefined && asked !== 'lrq' && asked !== 'ort') throw new LrqError(`--runtime ${String(asked)}: use lrq or ort`);
+  let runtime: 'lrq' | 'ort' = asked ?? 'lrq';
   let r: EvalResult;
-  if (runtime !== 'ort') {
+  if (runtime === 'lrq') {
     try {
-      const model = loadOnnx(modelPath, { requireBatchNorm: false });
-      runtime = 'lrq';
+      // the proto parsed above for metadata builds the module too: the file is read once
+      const model = new GraphModule(proto, modelPath, { requireBatchNorm: false });
+      model.eval();
       r = evaluate(model, ds, { batchSize });
     } catch (e) {
-      if (runtime === 'lrq' || !(e instanceof LrqError) || !/unsupported ONNX ops/.test(e.message)) throw e;
+      if (asked === 'lrq' || !(e instanceof LrqError) || !/unsupported ONNX ops/.test(e.message)) throw e;
       runtime = 'ort';
       r = await ortEvaluate(modelPath, ds, { batchSize });
     }
   } else {
     r = await ortEvaluate(modelPath, ds, { batchSize });
   }
-  const done = { runtime: runtime as 'lrq' | 'ort', result: r };
+  const done = { runtime, result: r };
   if (opts['print'] === false) return done;
   if (opts['json']) {
     process.stdout.write(JSON.stringify({ model: modelPath, data: dataPath, runtime, n: r.n, top1: r.top1 * 100, top5: r.top5 * 100, perClass: r.perClass.map((v) => v * 100) }) + '\n');

@@ -43,6 +43,11 @@ test('export → export.json → report shows the size; synth renders synth.bin'
     if (existsSync(TEST)) {
       const ev = await runEval({ model: join(dir, 'model.qdq.onnx'), data: TEST, limit: '20', print: false });
       assert.deepEqual([ev.runtime, ev.result.n], ['ort', 20]);
+      // --runtime lrq refuses the fallback; the FP source model runs in lrq's engine and agrees with onnxruntime
+      await assert.rejects(runEval({ model: join(dir, 'model.qdq.onnx'), data: TEST, limit: '20', runtime: 'lrq', print: false }), /unsupported ONNX ops/);
+      const [own, ort] = [await runEval({ model: MODEL, data: TEST, limit: '40', print: false }), await runEval({ model: MODEL, data: TEST, limit: '40', runtime: 'ort', print: false })];
+      assert.deepEqual([own.runtime, ort.runtime, own.result.n], ['lrq', 'ort', 40]);
+      assert.equal(own.result.top1, ort.result.top1);
     }
 
     writeRunJson(dir, 'eval.json', { dataset: 'test', images: 10, fp: { top1: 80, top5: 99, perClass: [80, 80], confusion: [[4, 1], [1, 4]] }, quant: { top1: 70, top5: 98, perClass: [60, 80], confusion: [[3, 2], [1, 4]] } });
