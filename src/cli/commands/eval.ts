@@ -2,7 +2,7 @@
 // its importer covers the graph, else (Q/DQ exports, unsupported ops) through onnxruntime.
 
 import { LrqError } from '../../engine/errors.js';
-import { GraphModule, readModelProto, metadata } from '../../io/onnx/index.js';
+import { loadOnnx, readModelProto, metadata } from '../../io/onnx/index.js';
 import { ortEvaluate } from '../../io/onnx/ort.js';
 import { DEFAULT_NORMALIZATION, normalizationFromMetadata, parseTriple, type Normalization } from '../../io/datasets/index.js';
 import { evaluate, type EvalResult } from '../../method/evaluate.js';
@@ -40,9 +40,7 @@ export async function runEval(opts: Record<string, string | boolean | undefined>
   let r: EvalResult;
   if (runtime === 'lrq') {
     try {
-      // the proto parsed above for metadata builds the module too: the file is read once
-      const model = new GraphModule(proto, modelPath, { requireBatchNorm: false });
-      model.eval();
+      const model = loadOnnx(modelPath, { requireBatchNorm: false }, proto);
       r = evaluate(model, ds, { batchSize });
     } catch (e) {
       if (asked === 'lrq' || !(e instanceof LrqError) || !/unsupported ONNX ops/.test(e.message)) throw e;

@@ -8,9 +8,12 @@ export { GraphModule, SUPPORTED_OPS, sanitizeName, type GraphForwardOptions, typ
 export { IntTensor, type Value, readModelProto, tensorFromProto, metadata, onnx } from './proto.js';
 export { Clamp } from './modules.js';
 
-/** Read an .onnx file and build its GraphModule (eval mode, like a freshly loaded PyTorch model after .eval()). */
-export function loadOnnx(path: string, opts: GraphImportOptions = {}): GraphModule {
-  const g = new GraphModule(readModelProto(path), path, opts);
+/**
+ * Read an .onnx file and build its GraphModule (eval mode, like a freshly loaded PyTorch model after .eval()).
+ * A caller that has already parsed the file (for its metadata) passes the proto, so the file is read once.
+ */
+export function loadOnnx(path: string, opts: GraphImportOptions = {}, proto = readModelProto(path)): GraphModule {
+  const g = new GraphModule(proto, path, opts);
   g.eval();
   return g;
 }
