@@ -10,5 +10,8 @@ if [ "$(id -u)" = 0 ]; then
 else
   echo "setup: not root; assuming g++, make, python3 and libdnnl-dev are installed" >&2
 fi
+# onnxruntime-node's postinstall would fetch CUDA binaries from nuget.org (unreachable here, unused on CPU);
+# the variable skips it. An environment variable, not .npmrc: npm warns on unknown .npmrc keys at every npx.
+export ONNXRUNTIME_NODE_INSTALL=skip
 npm ci --no-audit --no-fund
 npm run build:native
