@@ -14,6 +14,7 @@ import { QuantConv2d, QuantLinear } from '../quant/quant_modules.js';
 import { quantLayers } from '../quant/prepare.js';
 import type { EvalFile, EvalMetrics, LayerRecord, SynthImages } from '../report/run_dir.js';
 import type { EvalResult } from './evaluate.js';
+import { pct, percent } from '../io/percent.js';
 
 /** ONNX node of a quantized module path: prepareQat wraps a ReLU at P as Sequential(relu, ActFakeQuant), so the quantizer sits at P.1. */
 function nodeOf(student: GraphModule, path: string): string | undefined {
@@ -23,9 +24,9 @@ function nodeOf(student: GraphModule, path: string): string | undefined {
 /** EvalResult (fractions) → the report's EvalMetrics (percent; a class without samples shows 0). */
 export function toMetrics(r: EvalResult): EvalMetrics {
   return {
-    top1: r.top1 * 100,
-    top5: r.top5 * 100,
-    perClass: r.perClass.map((v) => (Number.isFinite(v) ? v * 100 : 0)),
+    top1: pct(r.top1),
+    top5: pct(r.top5),
+    perClass: r.perClass.map((v) => percent(v) ?? 0),
     confusion: r.confusion,
   };
 }

@@ -21,7 +21,8 @@ test('explicit options win over the preset; paper keeps the paper values', () =>
   assert.equal(paper.lrS, 1e-4);
   assert.equal(paper.bnsWeight, 0.1);
   assert.equal(paper.epochs, 400);
-  assert.equal(resolveConfig(base).epochs, 400); // no preset = paper
+  assert.equal(resolveConfig(base).epochs, 16); // no preset = fast (the paper's schedule is days on a CPU)
+  assert.equal(resolveConfig({ ...base, preset: 'paper' }).epochs, 400);
 });
 
 test('unknown preset and out-of-range bits are one-line errors naming the option', () => {

@@ -11,6 +11,7 @@ import { writeExportSpec } from '../report/run_dir.js';
 import { runExport } from '../cli/commands/export.js';
 import type { QuantizeConfig } from './config.js';
 import { buildExportSpec } from './artifacts.js';
+import { pct } from '../io/percent.js';
 
 export interface ExportRunOptions {
   teacherPath: string;
@@ -44,7 +45,7 @@ export async function exportRun(runDir: string, o: ExportRunOptions): Promise<Ex
   let ortTop1: number | null = null;
   if (o.evalSet) {
     const r = await ortEvaluate(qdq.path, o.evalSet, {});
-    ortTop1 = r.top1 * 100;
+    ortTop1 = pct(r.top1);
   }
   return { files: results.map((r) => r.path), ortTop1, qdqBytes: qdq.size.quantizedModelBytes, fp32Bytes: qdq.size.fp32Bytes };
 }

@@ -27,6 +27,7 @@ import { Progress } from './progress.js';
 import { train } from './train.js';
 import { selectFrom, selectSnapshot, selectionSet, SELECT_SEED_OFFSET, type SnapshotScore } from './select.js';
 import { JsonlLog } from '../io/jsonl.js';
+import { percent } from '../io/percent.js';
 
 export interface QuantizeSummary {
   runDir: string;
@@ -151,13 +152,13 @@ export async function quantize(opts: QuantizeOptions): Promise<QuantizeSummary> 
   }
   const summary: QuantizeSummary = {
     runDir, method: cfg.method, wbits: cfg.wbits, abits: cfg.abits,
-    fpTop1: fpEval ? fpEval.top1 * 100 : null,
-    quantTop1: qEval ? qEval.top1 * 100 : null,
-    quantTop5: qEval ? qEval.top5 * 100 : null,
-    bestTop1: res.bestTop1 === null ? null : res.bestTop1 * 100,
+    fpTop1: percent(fpEval?.top1),
+    quantTop1: percent(qEval?.top1),
+    quantTop5: percent(qEval?.top5),
+    bestTop1: percent(res.bestTop1),
     bestEpoch: res.bestEpoch,
     selectedEpoch: selection ? selection.best.epoch : null,
-    drop: fpEval && qEval ? (fpEval.top1 - qEval.top1) * 100 : null,
+    drop: fpEval && qEval ? percent(fpEval.top1 - qEval.top1) : null,
     trainSeconds: res.seconds,
     wallSeconds: (Date.now() - wall0) / 1000,
     backend: backend().name,

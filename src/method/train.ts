@@ -26,6 +26,7 @@ import { type CheckpointState, CHECKPOINT_VERSION, flattenOptimizer, loadCheckpo
 import { augmentBatch, gatherBatch } from './realdata.js';
 import { generatorStep, mixStudentBatch, stepParts, studentStep } from './step.js';
 import { selectFrom, snapshotPath } from './select.js';
+import { percent } from '../io/percent.js';
 
 export interface TrainParts {
   cfg: QuantizeConfig;
@@ -210,7 +211,7 @@ export function train(p: TrainParts): TrainResult {
       averaged(() => writeSafetensors(snapshotPath(runDir, epoch), student.stateDict(), { epoch: String(epoch) }));
     }
     const seconds = (Date.now() - epochStart) / 1000;
-    log.write({ type: 'epoch', epoch, ...means, top1: top1 === undefined ? null : top1 * 100, lrS: optS.paramGroups[0]!.lr, lrG: optG?.paramGroups[0]!.lr ?? null, seconds });
+    log.write({ type: 'epoch', epoch, ...means, top1: percent(top1), lrS: optS.paramGroups[0]!.lr, lrG: optG?.paramGroups[0]!.lr ?? null, seconds });
     p.progress.epochLine({ epoch, epochs: cfg.epochs, iter: cfg.itersPerEpoch - 1, iters: cfg.itersPerEpoch, losses: means, lastTop1 }, seconds);
     checkpoint(epoch + 1, 0);
   }

@@ -7,6 +7,7 @@ import { ortEvaluate } from '../../io/onnx/ort.js';
 import { DEFAULT_NORMALIZATION, normalizationFromMetadata, parseTriple, type Normalization } from '../../io/datasets/index.js';
 import { evaluate, type EvalResult } from '../../method/evaluate.js';
 import { openDataset } from '../../method/data.js';
+import { pct, percent } from '../../io/percent.js';
 
 const CIFAR10 = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
@@ -53,7 +54,7 @@ export async function runEval(opts: Record<string, string | boolean | undefined>
   const done = { runtime, result: r };
   if (opts['print'] === false) return done;
   if (opts['json']) {
-    process.stdout.write(JSON.stringify({ model: modelPath, data: dataPath, runtime, n: r.n, top1: r.top1 * 100, top5: r.top5 * 100, perClass: r.perClass.map((v) => v * 100) }) + '\n');
+    process.stdout.write(JSON.stringify({ model: modelPath, data: dataPath, runtime, n: r.n, top1: pct(r.top1), top5: pct(r.top5), perClass: r.perClass.map((v) => percent(v)) }) + '\n');
     return done;
   }
   const names = ds.classNames ?? (ds.numClasses === 10 ? CIFAR10 : undefined);
