@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { quantizeOptions, pickQuantizeConfig } from './options.js';
 import { LrqError } from '../engine/errors.js';
 import { lrqVersion } from './version.js';
+import { InterruptedError } from '../method/interrupt.js';
 
 const EXAMPLES = `
 Examples:
@@ -112,7 +113,7 @@ try {
   if (e instanceof LrqError || (e as NodeJS.ErrnoException)?.code === 'ENOENT') {
     process.stderr.write(`lrq: ${(e as Error).message}\n`);
     if (process.env['LRQ_DEBUG']) console.error(e);
-    process.exit(1);
+    process.exit(e instanceof InterruptedError ? e.exitCode : 1); // stopped by a signal: 128 + its number
   }
   throw e;
 }

@@ -19,7 +19,10 @@ import { evalFile, layerRecords, sampleSynth } from './artifacts.js';
 import { exportRun } from './export_run.js';
 import { makeQConfig } from '../quant/qconfig.js';
 import type { Linear } from '../nn/layers/index.js';
-import { type QuantizeConfig, resolveConfig } from './config.js';
+import { type QuantizeConfig, DEFAULT_PRESET, resolveConfig } from './config.js';
+import { acquireRunLock, removeIfEmpty, type LockInfo } from './run_lock.js';
+import { Interrupt, InterruptedError, yieldToSignals } from './interrupt.js';
+import { fileSha256, resumeConfig, type SavedConfig } from './resume.js';
 import { checkpointPath } from './checkpoint.js';
 import { openDataset } from './data.js';
 import { evaluate, type EvalResult } from './evaluate.js';
@@ -93,18 +96,44 @@ function selectStudent(cfg: QuantizeConfig, teacher: GraphModule, student: Graph
 
 /** Run the whole quantization job described by `opts` (see QuantizeConfig) and return its summary. */
 export async function quantize(opts: QuantizeOptions): Promise<QuantizeSummary> {
+  const runDir = resolve(opts.out);
+  if (!opts.resume) resolveConfig(opts); // bad options are reported before the run directory is touched (a resume's: against its config.json)
+  const created = !existsSync(runDir);
+  mkdirSync(runDir, { recursive: true });
+  const lock = acquireRunLock(runDir); // one process per run directory, taken before anything in it is read
+  const interrupt = new Interrupt((m) => process.stderr.write(`\nlrq: ${m}\n`)).install();
+  try {
+    return await quantizeLocked(opts, runDir, interrupt, lock.tookOver);
+  } finally {
+    interrupt.uninstall();
+    lock.release();
+    if (created) removeIfEmpty(runDir); // a run that failed before writing anything leaves nothing behind
+  }
+}
+
+async function quantizeLocked(opts: QuantizeOptions, runDir: string, interrupt: Interrupt, tookOver: LockInfo | null): Promise<QuantizeSummary> {
   const wall0 = Date.now();
-  let cfg = resolveConfig(opts);
-  const runDir = resolve(cfg.out);
+  let cfg: QuantizeConfig;
   const cfgPath = join(runDir, 'config.json');
-  if (cfg.resume) {
+  if (opts.resume) {
     if (!existsSync(cfgPath)) throw new LrqError(`${runDir}: --resume given but the directory holds no run (config.json missing)`);
-    const saved = JSON.parse(readFileSync(cfgPath, 'utf8')) as QuantizeConfig;
-    cfg = { ...saved, resume: true, progress: cfg.progress, export: cfg.export, report: cfg.report };
-  } else if (existsSync(checkpointPath(runDir))) {
-    throw new LrqError(`${runDir} already holds a run with a checkpoint; pass --resume to continue it or choose another --out`);
+    const saved = JSON.parse(readFileSync(cfgPath, 'utf8')) as SavedConfig;
+    cfg = resumeConfig(runDir, saved, opts);
+  } else {
+    cfg = resolveConfig(opts);
+    if (existsSync(checkpointPath(runDir))) throw new LrqError(`${runDir} already holds a run with a checkpoint; pass --resume to continue it or choose another --out`);
   }
   const progress = new Progress(process.stderr, cfg.progress);
+  if (tookOver) progress.message(`lrq: took over the lock of process ${tookOver.pid} (started ${tookOver.startedAt}), which is no longer running`);
+  /** Stop between phases when a signal came (the loop itself checks after every iteration). */
+  const checkInterrupt = async (phase: string) => {
+    await yieldToSignals();
+    if (!interrupt.requested) return;
+    const ck = existsSync(checkpointPath(runDir));
+    throw new InterruptedError(ck
+      ? `stopped by ${interrupt.requested} ${phase}; the last checkpoint in ${runDir} is intact — resume with: lrq quantize --model ${cfg.model} --out ${cfg.out} --resume`
+      : `stopped by ${interrupt.requested} ${phase}, before the first checkpoint; nothing to resume — run the same command again`, interrupt.requested);
+  };
 
   // Read and check every input before the run directory is touched: a bad --model or --eval-data leaves nothing behind.
   const teacher = loadOnnx(cfg.model);
@@ -112,8 +141,7 @@ export async function quantize(opts: QuantizeOptions): Promise<QuantizeSummary> 
   // --eval-limit takes images spread over the whole file (test sets are often stored class by class).
   const evalSet = cfg.evalData ? openDataset(cfg.evalData, { normalization: info.normalization, size: info.size, numClasses: info.numClasses }).spread(cfg.evalLimit) : null;
   const calibSet: ImageDataset | null = cfg.calibData ? openDataset(cfg.calibData, { normalization: info.normalization, size: info.size, numClasses: info.numClasses }) : null;
-  mkdirSync(runDir, { recursive: true });
-  if (!cfg.resume) writeFileAtomic(cfgPath, JSON.stringify({ ...cfg, resume: false }, null, 2) + '\n');
+  if (!cfg.resume) writeFileAtomic(cfgPath, JSON.stringify({ ...cfg, resume: false, preset: opts.preset ?? DEFAULT_PRESET, modelSha256: fileSha256(cfg.model) }, null, 2) + '\n');
   progress.message(`lrq: ${cfg.method}${calibSet ? ' (real-data mode)' : ''} W${cfg.wbits}A${cfg.abits}, ${cfg.epochs}×${cfg.itersPerEpoch} iterations at batch ${cfg.batchSize}, backend ${backend().name} (${backend().threads()} threads) → ${runDir}`);
 
   let fpEval: EvalResult | null = null;
@@ -129,7 +157,9 @@ export async function quantize(opts: QuantizeOptions): Promise<QuantizeSummary> 
     lkaPositions: cfg.lkaPositions, lkaForm: cfg.lkaForm, lkaResidual: cfg.lkaResidual, rng: new Rng(cfg.seed + 7919),
   });
 
-  const res = train({ cfg, teacher, student, generator, calibSet, evalSet, runDir, numClasses: info.numClasses, progress });
+  await checkInterrupt('before training');
+  const res = await train({ cfg, teacher, student, generator, calibSet, evalSet, runDir, numClasses: info.numClasses, progress, interrupt });
+  await checkInterrupt('after training');
   const selection = cfg.select === 'synth-kl' ? selectStudent(cfg, teacher, student, generator, calibSet, info.numClasses, runDir, progress) : null;
   // The loop's last evaluation is of the final epoch's student; another selected epoch is evaluated anew.
   const lastEval = selection && selection.best.epoch !== cfg.epochs - 1 ? null : res.finalEval;
@@ -142,6 +172,7 @@ export async function quantize(opts: QuantizeOptions): Promise<QuantizeSummary> 
   if (fpEval && qEval) writeRunJson(runDir, 'eval.json', evalFile(cfg.evalData ?? '', fpEval, qEval, evalSet?.classNames ? [...evalSet.classNames] : undefined));
   if (generator) writeSynth(runDir, sampleSynth(generator, info.numClasses, 8, cfg.latentDim, cfg.seed + 1, info.normalization));
 
+  await checkInterrupt('before the export');
   const exported: string[] = [];
   let ortTop1: number | null = null;
   if (cfg.export) {

@@ -27,6 +27,7 @@ import { augmentBatch, gatherBatch } from './realdata.js';
 import { generatorStep, mixStudentBatch, stepParts, studentStep } from './step.js';
 import { selectFrom, snapshotPath } from './select.js';
 import { percent } from '../io/percent.js';
+import { Interrupt, InterruptedError, yieldToSignals } from './interrupt.js';
 
 export interface TrainParts {
   cfg: QuantizeConfig;
@@ -40,6 +41,8 @@ export interface TrainParts {
   runDir: string;
   numClasses: number;
   progress: Progress;
+  /** Ctrl-C / SIGTERM listener: when it has fired, the loop checkpoints after the current iteration and stops. */
+  interrupt?: Interrupt;
 }
 
 export interface TrainResult {
@@ -60,7 +63,7 @@ export function lrFactor(epoch: number, steps: readonly number[]): number {
 }
 
 /** Run (or resume) the training loop; writes checkpoints, log.jsonl, best and final student weights. */
-export function train(p: TrainParts): TrainResult {
+export async function train(p: TrainParts): Promise<TrainResult> {
   const { cfg, teacher, student, generator, runDir } = p;
   const log = new JsonlLog(join(runDir, 'log.jsonl'));
   const rng = new Rng(cfg.seed);
@@ -106,6 +109,19 @@ export function train(p: TrainParts): TrainResult {
     };
     saveCheckpoint(runDir, ts, state);
     lastCkpt = `(after iteration ${epoch * cfg.itersPerEpoch + iter} of ${cfg.epochs * cfg.itersPerEpoch})`;
+  };
+
+  /**
+   * At an iteration boundary: let pending signal handlers run; if one fired, write the checkpoint of
+   * position (epoch, iter) — (e, itersPerEpoch) means the epoch's end work is pending — and stop.
+   */
+  const stopIfAsked = async (epoch: number, iter: number) => {
+    await yieldToSignals();
+    const sig = p.interrupt!.requested;
+    if (!sig) return;
+    checkpoint(epoch, iter);
+    const done = epoch * cfg.itersPerEpoch + iter;
+    throw new InterruptedError(`stopped by ${sig} after iteration ${done} of ${cfg.epochs * cfg.itersPerEpoch}; checkpoint written to ${runDir} — resume with: lrq quantize --model ${cfg.model} --out ${cfg.out} --resume`, sig);
   };
 
   if (cfg.resume) {
@@ -161,6 +177,7 @@ export function train(p: TrainParts): TrainResult {
       }
       globalIter++;
       if (globalIter % cfg.checkpointEvery === 0 && it + 1 < cfg.itersPerEpoch) checkpoint(epoch, it + 1);
+      if (p.interrupt) await stopIfAsked(epoch, it + 1);
     }
     function iteration(epoch: number, it: number): void {
       const losses: Record<string, number> = {};
@@ -214,6 +231,7 @@ export function train(p: TrainParts): TrainResult {
     log.write({ type: 'epoch', epoch, ...means, top1: percent(top1), lrS: optS.paramGroups[0]!.lr, lrG: optG?.paramGroups[0]!.lr ?? null, seconds });
     p.progress.epochLine({ epoch, epochs: cfg.epochs, iter: cfg.itersPerEpoch - 1, iters: cfg.itersPerEpoch, losses: means, lastTop1 }, seconds);
     checkpoint(epoch + 1, 0);
+    if (p.interrupt) await stopIfAsked(epoch + 1, 0);
   }
   ema?.apply(); // the average is the student from here on (saved, evaluated, exported)
   return { bestTop1, bestEpoch, finalEval, seconds: elapsedBefore + (Date.now() - t0) / 1000 };

@@ -14,7 +14,7 @@ import type { Progress } from '../../src/method/progress.js';
 const M = new URL('../../../shared/data/models/akamaster_cifar10/resnet20_cifar10_akamaster.onnx', import.meta.url).pathname;
 
 /** Run train() on generator data only (no eval set) with the fast preset overridden by `over`. */
-export function tinyRun(out: string, over: Partial<QuantizeConfig>, progress: Progress): QuantizeConfig {
+export async function tinyRun(out: string, over: Partial<QuantizeConfig>, progress: Progress): Promise<QuantizeConfig> {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out);
   const cfg = resolveConfig({ model: M, out, preset: 'fast', rangeMode: 'plain-ema', progress: false, ...over });
@@ -22,6 +22,6 @@ export function tinyRun(out: string, over: Partial<QuantizeConfig>, progress: Pr
   const student = loadOnnx(M);
   prepareQat(student, makeQConfig({ weightBits: 4, actBits: 4, rangeMode: 'plain-ema' }));
   const generator = new Generator({ numClasses: 10, latentDim: 100, imgSize: 32, channels: 3, lkaPositions: ['after_block1', 'after_block2'], rng: new Rng(1) });
-  train({ cfg, teacher, student, generator, calibSet: null, evalSet: null, runDir: out, numClasses: 10, progress });
+  await train({ cfg, teacher, student, generator, calibSet: null, evalSet: null, runDir: out, numClasses: 10, progress });
   return cfg;
 }

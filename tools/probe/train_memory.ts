@@ -14,4 +14,4 @@ class MemProgress extends Progress {
     }
   }
 }
-tinyRun('/tmp/memprobe', { epochs: 3, itersPerEpoch: Number(process.env.IT ?? 60), batchSize: 32, warmupEpochs: 1, calibEpochs: 1 }, new MemProgress(process.stderr, false));
+await tinyRun('/tmp/memprobe', { epochs: 3, itersPerEpoch: Number(process.env.IT ?? 60), batchSize: 32, warmupEpochs: 1, calibEpochs: 1 }, new MemProgress(process.stderr, false));

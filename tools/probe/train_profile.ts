@@ -13,7 +13,7 @@ class TimingProgress extends Progress {
     if (s.epoch === 0 && s.iter === s.iters - 1) { timer.timing = true; t0 = performance.now(); }
   }
 }
-const cfg = tinyRun('/tmp/trainprofile', { epochs: 2, itersPerEpoch: it, batchSize: Number(process.env.BATCH ?? 64), warmupEpochs: 1, calibEpochs: 1 }, new TimingProgress(process.stderr, false));
+const cfg = await tinyRun('/tmp/trainprofile', { epochs: 2, itersPerEpoch: it, batchSize: Number(process.env.BATCH ?? 64), warmupEpochs: 1, calibEpochs: 1 }, new TimingProgress(process.stderr, false));
 // the epoch-end checkpoint is inside the timed window; it is one write, reported among "outside kernels"
 timer.report(`LRQ train step (batch ${cfg.batchSize})`, (performance.now() - t0) / it, it, 40);
 const { loadNative } = await import('../../src/engine/backends/onednn/native.js');
