@@ -36,7 +36,7 @@ export const QUANTIZE_OPTIONS: Row[] = [
   { key: 'lkaPositions', kind: 'list', help: 'LKA insertion points: after_l1,after_block1,after_block2 ("none" = plain GDFQ generator)' },
   { key: 'lkaForm', kind: 'string', choices: ['bare', 'van-attention'], help: 'LKA form: bare u⊙LKA(u), or VAN attention with 1x1 projections, GELU and residual' },
   { key: 'lkaResidual', kind: 'bool', help: 'residual LKA fallback u + u⊙a' },
-  { key: 'bnsWeight', kind: 'float', help: 'weight of the BN-statistics loss in the generator loss (GDFQ: 0.1; fast preset 3, see README)' },
+  { key: 'bnsWeight', kind: 'float', help: 'weight of the BN-statistics loss in the generator loss (GDFQ: 0.1; fast preset 3, see docs/METHOD.md)' },
   { key: 'ama', kind: 'bool', help: 'additive angular margin on the generator CE (AMA)' },
   { key: 'amaVariant', kind: 'string', choices: ['norm-preserving', 'arcface'], help: 'AMA logits: norm-preserving (m=0 is plain CE) or normalized arcface (scale s)' },
   { key: 'amaMargin', kind: 'float', help: 'AMA margin m in radians' },

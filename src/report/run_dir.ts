@@ -20,6 +20,7 @@
 //   report.html       written by `lrq report`
 //   epochs/student-eNNN.safetensors   with --select synth-kl: the student after epoch NNN (1-based), for
 //                     the last --select-epochs epochs (student.safetensors is the kept one)
+//   lock.json         PID, host and start time of the process running in this directory (removed at its exit)
 //   checkpoint.safetensors, student.safetensors, student.best.safetensors, generator.safetensors
 //                     weights (safetensors; read by --resume and `lrq export`/`lrq synth`)
 
