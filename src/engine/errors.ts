@@ -4,7 +4,8 @@
 /** A user-facing error: the CLI prints `lrq: <message>` and exits non-zero, without a stack trace. */
 export class LrqError extends Error {
   constructor(message: string) {
-    super(message);
+    // names read from a corrupt file may hold newlines or control bytes: escape them so the line stays one
+    super(message.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
     this.name = 'LrqError';
   }
 }

@@ -23,7 +23,10 @@ const PIXELS = 3 * 32 * 32;
 /** Read a CIFAR-10/100 binary file into an ImageDataset of [3, 32, 32] images. */
 export function readCifarBinary(path: string, opts: CifarOptions = {}): ImageDataset {
   if (!existsSync(path)) throw new LrqError(`CIFAR file '${path}' does not exist`);
-  if (statSync(path).isDirectory()) throw new LrqError(`CIFAR file '${path}' is a directory`);
+  const st = statSync(path);
+  if (st.isDirectory()) throw new LrqError(`CIFAR file '${path}' is a directory`);
+  // a device or pipe (/dev/zero) would be read forever
+  if (!st.isFile()) throw new LrqError(`CIFAR file '${path}' is not a regular file`);
   const lb = opts.labelBytes ?? 1;
   const rec = lb + PIXELS;
   const buf = readFileSync(path);

@@ -6,7 +6,7 @@
 import { Tensor, full } from '../../engine/tensor.js';
 import { LrqError } from '../../engine/errors.js';
 import * as ops from '../../engine/ops/index.js';
-import { IntTensor, type Value, onnx } from './proto.js';
+import { IntTensor, type Value, onnx, checkedNumel, MAX_RUNTIME_ELEMENTS } from './proto.js';
 import { intBinary, intConcat, intGather, intSlice, intTranspose, normAxis, resolveReshape, sliceAxis } from './intops.js';
 
 export type Attr = number | number[] | string | string[] | Value;
@@ -108,6 +108,12 @@ export function window2d(ctx: NodeCtx, kernel: number[], inHW: readonly number[]
   const st = attrInts(ctx, 'strides') ?? [1, 1];
   const dil = attrInts(ctx, 'dilations') ?? [1, 1];
   let pads = (attrInts(ctx, 'pads') ?? [0, 0, 0, 0]) as number[];
+  // geometry the kernels cannot run is refused here, naming the node (a window of 2^16 or more is corrupt)
+  const okInts = (v: number[], n: number, lo: number) => v.length === n && v.every((x) => Number.isSafeInteger(x) && x >= lo && x < 65536);
+  if (!okInts(kernel, 2, 1)) throw new LrqError(`${ctx.where}: kernel_shape [${kernel.join(', ')}] must be two integers in [1, 65535]`);
+  if (!okInts(st, 2, 1)) throw new LrqError(`${ctx.where}: strides [${st.join(', ')}] must be two integers in [1, 65535]`);
+  if (!okInts(dil, 2, 1)) throw new LrqError(`${ctx.where}: dilations [${dil.join(', ')}] must be two integers in [1, 65535]`);
+  if (!okInts(pads, 4, 0)) throw new LrqError(`${ctx.where}: pads [${pads.join(', ')}] must be four integers in [0, 65535]`);
   const autoPad = attrStr(ctx, 'auto_pad', 'NOTSET');
   if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
     // total padding so that out = ceil(in / stride); needs the input size unless stride is 1
@@ -257,6 +263,8 @@ export const FUNCTIONAL: Record<string, Exec> = {
   },
   ConstantOfShape: (ins, ctx) => {
     const shape = intList(ins[0], ctx, 'shape');
+    const n = checkedNumel(shape, () => `${ctx.where}: output`, MAX_RUNTIME_ELEMENTS);
+    void n;
     const v = ctx.attrs.get('value');
     if (v instanceof IntTensor) return [new IntTensor(new Array<number>(shape.reduce((a, b) => a * b, 1)).fill(v.data[0] ?? 0), shape)];
     return [full(shape, v instanceof Tensor ? v.data[0] ?? 0 : 0)];
@@ -389,6 +397,7 @@ export const FUNCTIONAL: Record<string, Exec> = {
       pp[a] = [pads[i]!, pads[i + axes.length]!];
     });
     if (pp.some(([b, e]) => b < 0 || e < 0)) throw new LrqError(`${ctx.where}: negative pads [${pads.join(', ')}] are not supported`);
+    checkedNumel(x.shape.map((d, i) => d + pp[i]![0] + pp[i]![1]), () => `${ctx.where}: padded output`, MAX_RUNTIME_ELEMENTS);
     return [ops.pad(x, pp, value)];
   },
 };

@@ -2,8 +2,8 @@
 // tensors become Float32 engine tensors or integer arrays, attributes become numbers/arrays/strings.
 // Rule: a missing, truncated or non-ONNX file is a one-line LrqError naming the file, never a crash.
 
-import { readFileSync, existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readFileSync, existsSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { Tensor } from '../../engine/tensor.js';
 import { LrqError } from '../../engine/errors.js';
@@ -38,7 +38,10 @@ export function toNum(v: unknown): number {
 /** Read and decode an .onnx file; every failure becomes a one-line LrqError naming the file. */
 export function readModelProto(path: string): ModelProto {
   if (!existsSync(path)) throw new LrqError(`ONNX model '${path}' does not exist`);
-  if (statSync(path).isDirectory()) throw new LrqError(`ONNX model '${path}' is a directory, not a file`);
+  const st = statSync(path);
+  if (st.isDirectory()) throw new LrqError(`ONNX model '${path}' is a directory, not a file`);
+  // a device or pipe (/dev/zero) would be read forever
+  if (!st.isFile()) throw new LrqError(`ONNX model '${path}' is not a regular file`);
   const bytes = readFileSync(path);
   if (bytes.length === 0) throw new LrqError(`ONNX model '${path}' is empty`);
   let model: ModelProto;
@@ -59,24 +62,60 @@ function rawView(raw: Uint8Array): DataView {
   return new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
 }
 
-/** Bytes of a tensor stored with data_location = EXTERNAL, read from the file next to the model. */
+/** Bytes of a tensor stored with data_location = EXTERNAL, read from a regular file beside the model
+ *  (the ONNX spec's relative location; only the asked range is read, so /dev/zero or a huge file cannot
+ *  exhaust memory). */
 function externalBytes(t: TensorProto, modelPath: string): Uint8Array {
   const kv = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
   const loc = kv.get('location');
-  if (!loc) throw new LrqError(`${modelPath}: initializer '${t.name}' uses external data without a location`);
+  const where = `${modelPath}: initializer '${t.name}'`;
+  if (!loc) throw new LrqError(`${where} uses external data without a location`);
+  if (isAbsolute(loc) || loc.split(/[\\/]/).includes('..')) throw new LrqError(`${where}: external data location '${loc}' must be a relative path inside the model's folder`);
   const file = resolve(dirname(modelPath), loc);
-  if (!existsSync(file)) throw new LrqError(`${modelPath}: external data file '${file}' for '${t.name}' does not exist`);
-  const buf = readFileSync(file);
-  const off = Number(kv.get('offset') ?? 0);
-  const len = kv.has('length') ? Number(kv.get('length')) : buf.length - off;
-  if (off + len > buf.length) throw new LrqError(`${modelPath}: external data for '${t.name}' runs past the end of '${file}'`);
-  return buf.subarray(off, off + len);
+  if (!existsSync(file)) throw new LrqError(`${where}: external data file '${file}' does not exist`);
+  const st = statSync(file);
+  if (!st.isFile()) throw new LrqError(`${where}: external data '${file}' is not a regular file`);
+  const int = (key: string, def: number): number => {
+    const raw = kv.get(key);
+    const v = raw === undefined ? def : Number(raw);
+    if (!Number.isSafeInteger(v) || v < 0) throw new LrqError(`${where}: external data ${key} '${raw}' is not a non-negative integer`);
+    return v;
+  };
+  const off = int('offset', 0);
+  const len = kv.has('length') ? int('length', 0) : st.size - off;
+  if (off + len > st.size || len < 0) throw new LrqError(`${where}: external data (offset ${off}, length ${len}) runs past the end of '${file}' (${st.size} bytes)`);
+  const out = Buffer.alloc(len);
+  const fd = openSync(file, 'r');
+  try {
+    if (readSync(fd, out, 0, len, off) !== len) throw new LrqError(`${where}: external data '${file}' is shorter than its header says`);
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
+
+/** Largest element count a tensor may claim (2^31 − 1, the engine's array limit); checked before allocating. */
+export const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
+
+/** Largest tensor a shape computation of the importer may build (2^28 elements = 1 GiB of float32). */
+export const MAX_RUNTIME_ELEMENTS = 2 ** 28;
+
+/** ∏ dims after checking each is a non-negative integer and the product is at most `limit`. */
+export function checkedNumel(dims: readonly number[], what: () => string, limit = MAX_TENSOR_ELEMENTS): number {
+  let n = 1;
+  for (const d of dims) {
+    if (!Number.isSafeInteger(d) || d < 0) throw new LrqError(`${what()} has an invalid dimension ${d} in shape [${dims.join(', ')}]`);
+    n *= d;
+  }
+  if (n > limit) throw new LrqError(`${what()} claims ${n.toExponential(3)} elements (shape [${dims.join(', ')}]), more than the ${limit} supported`);
+  return n;
 }
 
 /** Convert a TensorProto to a float32 Tensor (float types) or an IntTensor (integer and bool types). */
 export function tensorFromProto(t: TensorProto, where: string, modelPath = ''): Value {
   const dims = (t.dims ?? []).map(toNum);
-  const n = dims.reduce((a, b) => a * b, 1);
+  // dims are checked first, and each data length against them before any array is allocated
+  const n = checkedNumel(dims, () => `${where}: tensor '${t.name ?? ''}'`);
   let raw = t.rawData && t.rawData.length ? t.rawData : null;
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) raw = externalBytes(t, modelPath);
   const dt = t.dataType ?? 0;
@@ -84,18 +123,17 @@ export function tensorFromProto(t: TensorProto, where: string, modelPath = ''): 
     throw new LrqError(`${where}: tensor '${t.name ?? ''}' ${what}`);
   };
   const check = (len: number, elem: number) => {
-    if (len !== n) bad(`holds ${len} values but its shape [${dims.join(', ')}] needs ${n} (${elem}-byte elements; truncated file?)`);
+    if (len !== n) bad(`holds ${Number.isInteger(len) ? `${len} values` : `${len * elem} bytes`} but its shape [${dims.join(', ')}] needs ${n} (${elem}-byte elements; truncated file?)`);
   };
   if (dt === DT.FLOAT || dt === DT.DOUBLE) {
+    const size = dt === DT.FLOAT ? 4 : 8;
+    check(raw ? raw.byteLength / size : (dt === DT.FLOAT ? t.floatData ?? [] : t.doubleData ?? []).length, size);
     const out = new Float32Array(n);
     if (raw) {
-      const size = dt === DT.FLOAT ? 4 : 8;
-      check(raw.byteLength / size, size);
       const v = rawView(raw);
       for (let i = 0; i < n; i++) out[i] = size === 4 ? v.getFloat32(i * 4, true) : v.getFloat64(i * 8, true);
     } else {
       const src = dt === DT.FLOAT ? t.floatData ?? [] : t.doubleData ?? [];
-      check(src.length, dt === DT.FLOAT ? 4 : 8);
       for (let i = 0; i < n; i++) out[i] = src[i]!;
     }
     return new Tensor(out, dims);
@@ -114,14 +152,13 @@ export function tensorFromProto(t: TensorProto, where: string, modelPath = ''): 
   const spec = intSizes[dt];
   if (!spec) bad(`has unsupported data type ${DT[dt] ?? dt} (only float, double and integer tensors are read)`);
   const [size, get] = spec!;
+  const src: unknown[] = dt === DT.INT64 ? t.int64Data ?? [] : dt === DT.UINT64 || dt === DT.UINT32 ? t.uint64Data ?? [] : t.int32Data ?? [];
+  check(raw ? raw.byteLength / size : src.length, size);
   const out = new Array<number>(n);
   if (raw) {
-    check(raw.byteLength / size, size);
     const v = rawView(raw);
     for (let i = 0; i < n; i++) out[i] = get(v, i * size);
   } else {
-    const src: unknown[] = dt === DT.INT64 ? t.int64Data ?? [] : dt === DT.UINT64 || dt === DT.UINT32 ? t.uint64Data ?? [] : t.int32Data ?? [];
-    check(src.length, size);
     for (let i = 0; i < n; i++) out[i] = toNum(src[i]);
   }
   return new IntTensor(out, dims);
