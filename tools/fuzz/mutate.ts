@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import jpeg from 'jpeg-js';
 import { Rng } from '../../src/engine/random.js';
 import { onnx, type ModelProto } from '../../src/io/onnx/proto.js';
+import type onnxProto from 'onnx-proto';
 import { encodePng } from '../../src/io/images.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -106,21 +107,21 @@ const BAD_INTS = [0, -1, -2, 1e9, -1e9, 2 ** 31, 2 ** 62, -(2 ** 63), 65537];
 type Mut = (r: R, m: ModelProto) => void;
 type AnyObj = Record<string, unknown>;
 
-function inits(m: ModelProto): onnx.ITensorProto[] {
+function inits(m: ModelProto): onnxProto.onnx.ITensorProto[] {
   return m.graph!.initializer ?? [];
 }
-function nodes(m: ModelProto): onnx.INodeProto[] {
+function nodes(m: ModelProto): onnxProto.onnx.INodeProto[] {
   return m.graph!.node ?? [];
 }
-function anyInit(r: R, m: ModelProto): onnx.ITensorProto | undefined {
+function anyInit(r: R, m: ModelProto): onnxProto.onnx.ITensorProto | undefined {
   const t = inits(m);
   return t.length ? r.pick(t) : undefined;
 }
 /** Tensors held by Constant nodes' `value` attributes. */
-function constTensors(m: ModelProto): onnx.ITensorProto[] {
+function constTensors(m: ModelProto): onnxProto.onnx.ITensorProto[] {
   return nodes(m).flatMap((n) => (n.attribute ?? []).filter((a) => a.t).map((a) => a.t!));
 }
-function anyTensor(r: R, m: ModelProto): onnx.ITensorProto | undefined {
+function anyTensor(r: R, m: ModelProto): onnxProto.onnx.ITensorProto | undefined {
   const all = [...inits(m), ...constTensors(m)];
   return all.length ? r.pick(all) : undefined;
 }
@@ -265,7 +266,7 @@ const ONNX_STRUCT: Record<string, Mut> = {
     const withAttrs = nodes(m).filter((n) => n.attribute?.length);
     if (!withAttrs.length) return;
     const a = r.pick(r.pick(withAttrs).attribute!);
-    a.type = r.pick([0, 1, 2, 3, 4, 5, 6, 7, 8, 99]);
+    a.type = r.pick([0, 1, 2, 3, 4, 5, 6, 7, 8, 99]) as onnxProto.onnx.AttributeProto.AttributeType; // 99: no such type, on purpose
   },
   attr_drop: (r, m) => {
     const withAttrs = nodes(m).filter((n) => n.attribute?.length);

@@ -29,7 +29,7 @@ export function readImageFolder(dir: string, opts: ImageFolderOptions): ImageDat
   const mode = opts.resize ?? 'none';
   const files: [string, number][] = [];
   classes.forEach((c, label) => {
-    let imgs = readdirSync(join(dir, c)).filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase())).sort();
+    let imgs = readdirSync(join(dir, c)).filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase()) && !statSync(join(dir, c, f)).isDirectory()).sort(); // a directory named x.png is not an image
     if (imgs.length === 0) throw new LrqError(`image folder '${dir}': class folder '${c}' holds no .png/.jpg/.jpeg images`);
     if (opts.limitPerClass !== undefined) imgs = imgs.slice(0, opts.limitPerClass);
     for (const f of imgs) files.push([join(dir, c, f), label]);
