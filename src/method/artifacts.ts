@@ -7,7 +7,9 @@ import { Rng } from '../engine/random.js';
 import * as ops from '../engine/ops/index.js';
 import type { GraphModule } from '../io/onnx/index.js';
 import type { Normalization } from '../io/datasets/index.js';
-import type { ExportSpec } from '../io/onnx_export/spec.js';
+import type { ExportSpec, FoldedBn } from '../io/onnx_export/spec.js';
+import { LrqError } from '../engine/errors.js';
+import { Conv2d, Identity } from '../nn/layers/index.js';
 import type { Generator } from '../models/generator.js';
 import { ActFakeQuant } from '../quant/fake_quantize.js';
 import { QuantConv2d, QuantLinear } from '../quant/quant_modules.js';
@@ -19,6 +21,16 @@ import { pct, percent } from '../io/percent.js';
 /** ONNX node of a quantized module path: prepareQat wraps a ReLU at P as Sequential(relu, ActFakeQuant), so the quantizer sits at P.1. */
 function nodeOf(student: GraphModule, path: string): string | undefined {
   return student.moduleToNode.get(path.replace(/\.1$/, ''));
+}
+
+/** Deploy scheme: edge name of an edge quantizer's module path. */
+function edgeOf(student: GraphModule, path: string): string | undefined {
+  return student.edgeModules().find(([, p]) => p === path)?.[0];
+}
+
+/** Whether a prepared student is in the deploy scheme (its activation quantizers sit on edges). */
+export function isDeployStudent(student: GraphModule): boolean {
+  return student.edgeModules().length > 0;
 }
 
 /** EvalResult (fractions) → the report's EvalMetrics (percent; a class without samples shows 0). */
@@ -39,7 +51,7 @@ export function evalFile(dataset: string, fp: EvalResult, quant: EvalResult, cla
 /** layers.json rows of a prepared student: weight ranges/MSE per conv/linear, [lo, hi] per activation. */
 export function layerRecords(student: GraphModule): LayerRecord[] {
   return quantLayers(student).map((l): LayerRecord => {
-    const name = nodeOf(student, l.path) ?? l.path;
+    const name = edgeOf(student, l.path) ?? nodeOf(student, l.path) ?? l.path;
     if (l.kind === 'act') return { name, kind: 'act', abits: l.actBits ?? undefined, actRange: l.actRange };
     const m = student.getSubmodule(l.path) as QuantConv2d | QuantLinear;
     return {
@@ -79,16 +91,34 @@ export function buildExportSpec(student: GraphModule, metadata: Record<string, s
   }
   const weights: ExportSpec['weights'] = new Map();
   const activations: ExportSpec['activations'] = new Map();
+  const deploy = isDeployStudent(student);
   for (const [path, m] of student.namedModules()) {
     if (m instanceof QuantConv2d || m instanceof QuantLinear) {
       const init = student.stateToInitializer.get(`${path}.weight`);
-      if (init) weights.set(init, { bits: m.weightBits });
+      if (!init) continue;
+      if (deploy) {
+        const r = m.ranges();
+        const t = student.transposedWeights.has(path);
+        if (t) throw new LrqError(`export: deploy scheme: weight '${init}' is stored transposed (MatMul or Gemm transB=0), not supported yet`);
+        weights.set(init, { bits: m.weightBits, lo: r.lo, hi: r.hi });
+      } else weights.set(init, { bits: m.weightBits });
     } else if (m instanceof ActFakeQuant) {
-      const node = nodeOf(student, path);
-      if (!node) continue;
+      const key = deploy ? edgeOf(student, path) : nodeOf(student, path);
+      if (!key) continue;
       const [lo, hi] = m.range();
-      activations.set(node, { bits: m.bits, lo, hi });
+      activations.set(key, { bits: m.bits, lo, hi });
     }
   }
-  return { initializers, weights, activations, foldBn: false, metadata };
+  if (!deploy) return { initializers, weights, activations, foldBn: false, metadata };
+  const steps = student.graphSteps();
+  const folded: FoldedBn[] = [];
+  for (const s of steps) {
+    if (s.op !== 'BatchNormalization' || !s.module || !(student.getSubmodule(s.module) instanceof Identity)) continue;
+    const conv = steps.find((c) => c.outputs.includes(s.inputs[0] ?? ''));
+    const m = conv?.module ? student.getSubmodule(conv.module) : undefined;
+    const bias = m instanceof QuantConv2d ? m.bias : m instanceof Conv2d ? m.bias : null;
+    if (!conv || !bias) throw new LrqError(`export: folded BatchNormalization '${s.node}' has no conv bias in the student`);
+    folded.push({ bn: s.node, conv: conv.node, bias: Float32Array.from(bias.data) });
+  }
+  return { scheme: 'deploy', folded, initializers, weights, activations, foldBn: false, metadata };
 }

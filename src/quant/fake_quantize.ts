@@ -23,15 +23,40 @@ export function rowRanges(w: Tensor): { lo: Float32Array; hi: Float32Array } {
   return { lo: Float32Array.from(min), hi: Float32Array.from(max) };
 }
 
+/** Weight grids: GDFQ's asymmetric per-channel [min, max] (paper scheme) or symmetric around 0 (deploy). */
+export type WeightGrid = 'asymmetric' | 'symmetric';
+
+/**
+ * The symmetric k-bit grid of a [lo, hi] range as a GDFQ range: step Δ = max(−lo/2^(k−1), hi/(2^(k−1)−1)),
+ * levels −2^(k−1)…2^(k−1)−1 (all 2^k of them, zero point 0 in an int8 container), i.e. [lo', hi'] =
+ * [−2^(k−1)Δ, (2^(k−1)−1)Δ] fed to the asymmetric quantizer.
+ */
+export function symmetricRange(lo: Float32Array, hi: Float32Array, bits: number): { lo: Float32Array; hi: Float32Array } {
+  const n = 2 ** (bits - 1);
+  const outLo = new Float32Array(lo.length), outHi = new Float32Array(lo.length);
+  for (let c = 0; c < lo.length; c++) {
+    const d = Math.max(-lo[c]! / n, hi[c]! / (n - 1), 1e-12);
+    outLo[c] = -n * d;
+    outHi[c] = (n - 1) * d;
+  }
+  return { lo: outLo, hi: outHi };
+}
+
+/** The per-channel [lo, hi] a weight is quantized with: row min/max, made symmetric for the deploy grid. */
+export function weightRanges(w: Tensor, bits: number, grid: WeightGrid = 'asymmetric'): { lo: Float32Array; hi: Float32Array } {
+  const r = rowRanges(w);
+  return grid === 'symmetric' ? symmetricRange(r.lo, r.hi, bits) : r;
+}
+
 /** ŵ = fakeQuant(w) per output channel with lo/hi = row min/max of the detached w (STE gradient to w). */
-export function fakeQuantizeWeight(w: Tensor, bits: number): Tensor {
-  const { lo, hi } = rowRanges(w);
+export function fakeQuantizeWeight(w: Tensor, bits: number, grid: WeightGrid = 'asymmetric'): Tensor {
+  const { lo, hi } = weightRanges(w, bits, grid);
   return fakeQuantize(w, lo, hi, bits, true);
 }
 
 /** mean((ŵ − w)²): the weight quantization error of a per-channel fake-quantized weight. */
-export function weightQuantMse(w: Tensor, bits: number): number {
-  const q = noGrad(() => fakeQuantizeWeight(w, bits));
+export function weightQuantMse(w: Tensor, bits: number, grid: WeightGrid = 'asymmetric'): number {
+  const q = noGrad(() => fakeQuantizeWeight(w, bits, grid));
   let s = 0;
   for (let i = 0; i < w.size; i++) {
     const d = q.data[i]! - w.data[i]!;

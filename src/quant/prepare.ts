@@ -11,6 +11,8 @@ import { Conv2d, Linear, ReLU, ReLU6 } from '../nn/layers/index.js';
 import { ActFakeQuant } from './fake_quantize.js';
 import { QuantConv2d, QuantLinear } from './quant_modules.js';
 import type { QConfig } from './qconfig.js';
+import { GraphModule } from '../io/onnx/graph.js';
+import { prepareDeploy } from './deploy.js';
 
 /** Options of prepareQat. */
 export interface PrepareOptions {
@@ -83,6 +85,10 @@ function swap(model: Module, path: string, old: Module, mod: Module): void {
  * quantizeFirstLast = false. Observers start enabled (calibration on).
  */
 export function prepareQat(model: Module, q: QConfig, opts: PrepareOptions = {}): PrepareSummary {
+  if (q.scheme === 'deploy') {
+    if (!(model instanceof GraphModule)) throw new LrqError('prepareQat: the deploy scheme needs an imported ONNX graph (GraphModule)');
+    return prepareDeploy(model, q);
+  }
   const all = [...model.namedModules()];
   if (all.some(([, m]) => m instanceof QuantConv2d || m instanceof QuantLinear || m instanceof ActFakeQuant)) {
     throw new LrqError('prepareQat: the model is already fake-quantized');

@@ -6,7 +6,13 @@ import { LrqError } from '../engine/errors.js';
 import { type RangeMode, RANGE_MODES } from './observer.js';
 import { checkBits } from './fake_quantize.js';
 
+/** Quantization schemes: the quantized graph (see src/quant/deploy.ts for 'deploy'). */
+export type QuantScheme = 'paper' | 'deploy';
+export const QUANT_SCHEMES: readonly QuantScheme[] = ['paper', 'deploy'];
+
 export interface QConfig {
+  /** 'paper': GDFQ's graph (BN in FP, activation quantizers after ReLU only); 'deploy': what an integer runtime runs. */
+  scheme: QuantScheme;
   /** Weight bit width (2–8), per output channel asymmetric. */
   weightBits: number;
   /** Activation bit width (2–8), per tensor after every ReLU/ReLU6. */
@@ -24,12 +30,14 @@ export interface QConfig {
 /** A complete QConfig from partial options: GDFQ defaults (gdfq-ema, first/last same width, β = 0.9). */
 export function makeQConfig(opts: Partial<QConfig> & { weightBits: number; actBits: number }): QConfig {
   const q: QConfig = {
+    scheme: 'paper',
     rangeMode: 'gdfq-ema',
     firstLastBits: 'same',
     quantizeFirstLast: true,
     emaBeta: 0.9,
     ...opts,
   };
+  if (!QUANT_SCHEMES.includes(q.scheme)) throw new LrqError(`qconfig: unknown scheme '${String(q.scheme)}' (use ${QUANT_SCHEMES.join(', ')})`);
   checkBits(q.weightBits, 'qconfig weightBits');
   checkBits(q.actBits, 'qconfig actBits');
   if (!RANGE_MODES.includes(q.rangeMode)) throw new LrqError(`qconfig: unknown rangeMode '${q.rangeMode}' (use ${RANGE_MODES.join(', ')})`);

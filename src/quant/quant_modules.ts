@@ -7,7 +7,7 @@
 import type { Tensor } from '../engine/tensor.js';
 import { Module } from '../nn/module.js';
 import { Conv2d, Linear } from '../nn/layers/index.js';
-import { checkBits, fakeQuantizeWeight, weightQuantMse } from './fake_quantize.js';
+import { checkBits, fakeQuantizeWeight, weightQuantMse, weightRanges, type WeightGrid } from './fake_quantize.js';
 
 /** Shared behaviour of weight-quantized layers (for listing and toggling). */
 export interface WeightQuantized {
@@ -29,7 +29,7 @@ abstract class WeightQuantizedLayer extends Module implements WeightQuantized {
   /** Weight quantization on (false = the FP layer, for comparisons). */
   fakeQuantEnabled = true;
 
-  constructor(layer: { weight: Tensor; bias: Tensor | null }, readonly weightBits: number, kind: string) {
+  constructor(layer: { weight: Tensor; bias: Tensor | null }, readonly weightBits: number, kind: string, readonly grid: WeightGrid = 'asymmetric') {
     super();
     checkBits(weightBits, kind);
     this.registerParameter('weight', layer.weight);
@@ -43,11 +43,15 @@ abstract class WeightQuantizedLayer extends Module implements WeightQuantized {
   }
   /** ŵ = fakeQuant_perRow(W) (STE to W). */
   quantizedWeight(): Tensor {
-    return fakeQuantizeWeight(this.weight, this.weightBits);
+    return fakeQuantizeWeight(this.weight, this.weightBits, this.grid);
   }
   /** mean((ŵ − W)²). */
   weightMse(): number {
-    return weightQuantMse(this.weight, this.weightBits);
+    return weightQuantMse(this.weight, this.weightBits, this.grid);
+  }
+  /** The per-channel [lo, hi] the current weight is quantized with (what the export must use). */
+  ranges(): { lo: Float32Array; hi: Float32Array } {
+    return weightRanges(this.weight, this.weightBits, this.grid);
   }
   /** The weight forward uses: ŵ, or W with fake quantization off. */
   protected effectiveWeight(): Tensor {
@@ -57,8 +61,8 @@ abstract class WeightQuantizedLayer extends Module implements WeightQuantized {
 
 /** y = conv2d(x, fakeQuant_perChannel(W), b) with the wrapped Conv2d's geometry. */
 export class QuantConv2d extends WeightQuantizedLayer {
-  constructor(readonly conv: Conv2d, weightBits: number) {
-    super(conv, weightBits, 'QuantConv2d');
+  constructor(readonly conv: Conv2d, weightBits: number, grid: WeightGrid = 'asymmetric') {
+    super(conv, weightBits, 'QuantConv2d', grid);
   }
   override forward(x: Tensor): Tensor {
     return this.conv.convForward(x, this.effectiveWeight());
@@ -67,8 +71,8 @@ export class QuantConv2d extends WeightQuantizedLayer {
 
 /** y = x·fakeQuant_perRow(W)ᵀ + b. */
 export class QuantLinear extends WeightQuantizedLayer {
-  constructor(readonly linear: Linear, weightBits: number) {
-    super(linear, weightBits, 'QuantLinear');
+  constructor(readonly linear: Linear, weightBits: number, grid: WeightGrid = 'asymmetric') {
+    super(linear, weightBits, 'QuantLinear', grid);
   }
   override forward(x: Tensor): Tensor {
     return this.linear.linearForward(x, this.effectiveWeight());

@@ -172,6 +172,8 @@ interface SpecJson {
   version?: number;
   model: string;
   foldBn?: boolean;
+  scheme?: 'paper' | 'deploy';
+  folded?: { bn: string; conv: string; bias: number[] }[];
   metadata?: Record<string, string>;
   weights: Record<string, { bits: number; lo?: number[]; hi?: number[] }>;
   activations: Record<string, { bits: number; lo: number; hi: number }>;
@@ -191,6 +193,8 @@ export function writeExportSpec(dir: string, model: string, spec: ExportSpec): v
   for (const [name, v] of spec.initializers ?? []) v.forEach((x, i) => bin.writeFloatLE(x, (inits[name]![0] + i) * 4));
   const json: SpecJson = {
     version: EXPORT_SPEC_VERSION, model, foldBn: spec.foldBn, metadata: spec.metadata,
+    ...(spec.scheme ? { scheme: spec.scheme } : {}),
+    ...(spec.folded ? { folded: spec.folded.map((f) => ({ bn: f.bn, conv: f.conv, bias: [...f.bias] })) } : {}),
     weights: Object.fromEntries([...spec.weights].map(([k, w]) => [k, { bits: w.bits, lo: w.lo && [...w.lo], hi: w.hi && [...w.hi] }])),
     activations: Object.fromEntries(spec.activations),
     initializers: inits,
@@ -221,6 +225,8 @@ export function readExportSpec(dir: string): { model: string; spec: ExportSpec }
       activations: new Map(Object.entries(json.activations ?? {})),
       foldBn: json.foldBn,
       metadata: json.metadata,
+      ...(json.scheme ? { scheme: json.scheme } : {}),
+      ...(json.folded ? { folded: json.folded.map((f) => ({ bn: f.bn, conv: f.conv, bias: Float32Array.from(f.bias) })) } : {}),
     },
   };
 }

@@ -99,6 +99,11 @@ export class GraphModule extends Module {
 
   private readonly steps: Step[] = [];
   private readonly consts = new Map<string, Value>();
+  /** Edge name → path of a submodule applied to that edge's value as soon as it is produced (the deploy
+   *  scheme's activation quantizers sit on edges, not on modules: an Add or Concat output has no module). */
+  private readonly edgeHooks = new Map<string, string>();
+  /** Tracing callback of traceFloatEdges (null outside a trace). */
+  private valueObserver: ((name: string, v: Value) => void) | null = null;
 
   constructor(model: ModelProto, sourcePath = '', opts: GraphImportOptions = {}) {
     super();
@@ -356,7 +361,8 @@ export class GraphModule extends Module {
   forward(x: Tensor, opts: GraphForwardOptions = {}): Tensor | { logits: Tensor; feature: Tensor } {
     this.checkInput(x);
     const env = new Map<string, Value>();
-    env.set(this.inputName, x);
+    env.set(this.inputName, this.applyEdgeHook(this.inputName, x));
+    this.valueObserver?.(this.inputName, x);
     let feature: Value | undefined = this.featureName === this.inputName ? x : undefined;
     const get = (n: string): Value | undefined => (n === '' ? undefined : env.get(n) ?? this.consts.get(n));
     for (const s of this.steps) {
@@ -371,7 +377,8 @@ export class GraphModule extends Module {
         outs = FUNCTIONAL[s.op]!(ins, s.ctx);
       }
       s.outputs.forEach((o, i) => {
-        if (o && outs[i]) env.set(o, outs[i]!);
+        if (o && outs[i]) env.set(o, this.edgeHooks.size ? this.applyEdgeHook(o, outs[i]!) : outs[i]!);
+        if (o && outs[i] && this.valueObserver) this.valueObserver(o, outs[i]!);
       });
       if (this.featureName && feature === undefined && s.outputs.includes(this.featureName)) feature = env.get(this.featureName);
       for (const r of s.release) env.delete(r);
@@ -382,6 +389,54 @@ export class GraphModule extends Module {
     if (!opts.returnFeature) return logits;
     if (!feature) throw new LrqError('returnFeature: the graph has no Gemm/MatMul classifier with a constant weight');
     return { logits, feature: asFloat(feature) };
+  }
+
+  /** v, or hook(v) when a module is attached to edge `name`. */
+  private applyEdgeHook(name: string, v: Value): Value {
+    const path = this.edgeHooks.get(name);
+    if (path === undefined) return v;
+    return (this.getSubmodule(path) as unknown as Fwd).forward(asFloat(v));
+  }
+
+  /** Attach module `m` (registered at `path`) to edge `edge`: forward then uses m(value) wherever the edge is read. */
+  setEdgeModule(edge: string, path: string, m: Module): void {
+    const known = edge === this.inputName || this.steps.some((s) => s.outputs.includes(edge));
+    if (!known) throw new LrqError(`graph: edge '${edge}' is not produced by any step`);
+    if (this.edgeHooks.has(edge)) throw new LrqError(`graph: edge '${edge}' already has a module (${this.edgeHooks.get(edge)})`);
+    this.registerModule(path, m);
+    this.edgeHooks.set(edge, path);
+  }
+
+  /** [edge, module path] of every edge module, in insertion order. */
+  edgeModules(): [string, string][] {
+    return [...this.edgeHooks];
+  }
+
+  /** The executable steps (node, op, input and output edges, module path) in forward order — read-only copies. */
+  graphSteps(): { node: string; op: string; inputs: string[]; outputs: string[]; module?: string }[] {
+    return this.steps.map((s) => ({ node: s.node, op: s.op, inputs: [...s.inputs], outputs: [...s.outputs], ...(s.module ? { module: s.module } : {}) }));
+  }
+
+  /** Which runtime edges carry float tensors (vs integer shape values) on input `x` (one no-grad eval forward). */
+  traceFloatEdges(x: Tensor): Set<string> {
+    const out = new Set<string>();
+    const was = this.training;
+    this.eval();
+    this.valueObserver = (name, v) => {
+      if (v instanceof Tensor) out.add(name);
+    };
+    try {
+      noGrad(() => this.forward(x));
+    } finally {
+      this.valueObserver = null;
+      this.train(was);
+    }
+    return out;
+  }
+
+  /** Whether edge `name` is a constant (initializer or folded) rather than a runtime value. */
+  isConstant(name: string): boolean {
+    return this.consts.has(name);
   }
 
   private runModule(s: Step, m: Fwd, x: Tensor): Tensor {

@@ -6,10 +6,10 @@
 import { LrqError } from '../../engine/errors.js';
 
 export interface Container {
-  name: 'UINT4' | 'INT4' | 'UINT8' | 'INT8' | 'UINT16' | 'INT16';
+  name: 'UINT4' | 'INT4' | 'UINT8' | 'INT8' | 'UINT16' | 'INT16' | 'INT32';
   /** TensorProto.DataType value. */
   dataType: number;
-  bits: 4 | 8 | 16;
+  bits: 4 | 8 | 16 | 32;
   min: number;
   max: number;
 }
@@ -20,6 +20,8 @@ export const UINT8: Container = { name: 'UINT8', dataType: 2, bits: 8, min: 0, m
 export const INT8: Container = { name: 'INT8', dataType: 3, bits: 8, min: -128, max: 127 };
 export const UINT16: Container = { name: 'UINT16', dataType: 4, bits: 16, min: 0, max: 65535 };
 export const INT16: Container = { name: 'INT16', dataType: 5, bits: 16, min: -32768, max: 32767 };
+/** Bias codes of integer kernels (scale s_x·s_w, zero point 0). */
+export const INT32: Container = { name: 'INT32', dataType: 6, bits: 32, min: -2147483648, max: 2147483647 };
 
 /**
  * Containers to try for a k-bit grid, narrowest first: the 4-bit types exist only at opset ≥ 21, 16-bit
@@ -47,6 +49,7 @@ export function packInts(values: ArrayLike<number>, c: Container): Uint8Array {
   for (let i = 0; i < n; i++) {
     const v = values[i]!;
     if (c.bits === 8) dv.setUint8(i, v & 0xff);
+    else if (c.bits === 32) dv.setInt32(i * 4, v, true);
     else dv.setUint16(i * 2, v & 0xffff, true);
   }
   return out;
@@ -60,7 +63,10 @@ export function unpackInts(raw: Uint8Array, n: number, c: Container): number[] {
     let u: number;
     if (c.bits === 4) u = (raw[i >> 1]! >> ((i & 1) * 4)) & 0xf;
     else if (c.bits === 8) u = dv.getUint8(i);
-    else u = dv.getUint16(i * 2, true);
+    else if (c.bits === 32) {
+      out[i] = dv.getInt32(i * 4, true);
+      continue;
+    } else u = dv.getUint16(i * 2, true);
     const half = 2 ** (c.bits - 1);
     out[i] = c.min < 0 && u >= half ? u - 2 * half : u;
   }

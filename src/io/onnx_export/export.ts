@@ -22,6 +22,7 @@ import { activationQdq, weightQdq } from './qparams.js';
 import { channelMinMax, fakeQuantGdfq, type ExportSpec } from './spec.js';
 import { foldBatchNorms } from './fold_bn.js';
 import { sizeReport, type SizeReport } from './size.js';
+import type { FusionReport } from './deploy_export.js';
 
 /**
  * Export forms: 'qdq' — opset 21, integer weights (UINT4 for k ≤ 4, else UINT8) + DequantizeLinear,
@@ -31,7 +32,7 @@ import { sizeReport, type SizeReport } from './size.js';
  * activation quantizer written as Mul/Sub/Round/Clip/Add/Div in float32, i.e. spec §1.2 op for op
  * (bit-identical to the engine's fake-quant; for verification and runtimes without Q/DQ).
  */
-export type ExportForm = 'qdq' | 'qdq8' | 'fakequant-fp32' | 'emulate';
+export type ExportForm = 'qdq' | 'qdq8' | 'fakequant-fp32' | 'emulate' | 'int8';
 
 /**
  * onnxruntime (≥ 1.20) session config needed to run the 'fakequant-fp32' form as exported: its basic
@@ -76,6 +77,8 @@ export interface ExportResult {
   activations: ActRecord[];
   bnFolded: number;
   size: SizeReport;
+  /** What onnxruntime's optimizer fused (deploy-scheme 'int8' form). */
+  fusion?: FusionReport;
 }
 
 export const LRQ_EXPORT_VERSION = '0.1.0';
@@ -83,6 +86,8 @@ export const LRQ_EXPORT_VERSION = '0.1.0';
 /** Export `originalOnnxPath` quantized as `spec` describes to `outPath`; returns what was written. */
 export async function exportQdq(originalOnnxPath: string, spec: ExportSpec, outPath: string, opts: ExportOptions = {}): Promise<ExportResult> {
   const form = opts.form ?? 'qdq';
+  if (form === 'int8') throw new LrqError('export: the int8 form is written by exportDeploy (deploy scheme)');
+  if (spec.scheme === 'deploy') throw new LrqError(`export: form '${form}' is a paper-scheme form; a deploy-scheme run exports as int8`);
   const model = readModelProto(originalOnnxPath);
   const ed = new GraphEditor(model, originalOnnxPath);
   const opset0 = defaultOpset(model);
@@ -191,7 +196,7 @@ export async function exportQdq(originalOnnxPath: string, spec: ExportSpec, outP
 }
 
 /** Output-channel axis of a weight from its consumers: Conv → 0, Gemm → transB ? 0 : 1, MatMul → last. */
-function weightAxis(ed: GraphEditor, name: string, rank: number): number {
+export function weightAxis(ed: GraphEditor, name: string, rank: number): number {
   const uses = ed.consumers(name);
   if (uses.length === 0) throw new LrqError(`export spec: weight '${name}' is not used by any node`);
   let axis = -1;
@@ -221,7 +226,7 @@ function resolveActivation(ed: GraphEditor, key: string): { tensor: string; node
 }
 
 /** Smallest value the producer can output: 0 for Relu, Clip's constant min, else −∞. */
-function lowerBoundOf(ed: GraphEditor, node: NodeProto): number {
+export function lowerBoundOf(ed: GraphEditor, node: NodeProto): number {
   if (node.opType === 'Relu') return 0;
   const min = node.input?.[1];
   if (!min) return -Infinity;
@@ -254,7 +259,7 @@ function emulateActivation(ed: GraphEditor, node: NodeProto, pre: string, tensor
  * Write bytes to a temp file beside `path`, let onnxruntime load it and run it once on zeros, then rename
  * over `path`. A file onnxruntime rejects is deleted and never replaces an existing good export.
  */
-async function writeChecked(path: string, bytes: Uint8Array, check: boolean): Promise<void> {
+export async function writeChecked(path: string, bytes: Uint8Array, check: boolean): Promise<void> {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
   const fd = openSync(tmp, 'w');

@@ -27,7 +27,18 @@ export interface ActQuant {
  *   weights stay FP — folding after weight quantization changes the function; default false);
  * - metadata: extra metadata_props (e.g. lrq.mean / lrq.std, run name), written as given.
  */
+/** A BatchNormalization the student folded into its Conv (deploy scheme): node names and the folded bias. */
+export interface FoldedBn {
+  bn: string;
+  conv: string;
+  bias: Float32Array;
+}
+
 export interface ExportSpec {
+  /** 'paper' (default): GDFQ's graph; 'deploy': BN folded, symmetric weights, activations keyed by edge name. */
+  scheme?: 'paper' | 'deploy';
+  /** deploy: the folded Conv+BN pairs (weights in `initializers` are already folded). */
+  folded?: FoldedBn[];
   initializers?: Map<string, Float32Array>;
   weights: Map<string, WeightQuant>;
   activations: Map<string, ActQuant>;

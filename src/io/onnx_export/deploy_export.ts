@@ -1,0 +1,220 @@
+// Export of a deploy-scheme student: an ONNX graph onnxruntime turns into integer kernels. The original
+// graph with its folded BNs removed, int8 symmetric per-channel weights + DequantizeLinear, int32 biases at
+// scale s_x·s_w, uint8 Q/DQ on every planned edge, and the input's Q/DQ parameters copied across every
+// data-movement op. Rule: the Q/DQ points are exactly the student's edge quantizers (same op table as the
+// planner), and the result states which nodes onnxruntime fused — read from its optimized model, not assumed.
+
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { LrqError } from '../../engine/errors.js';
+import { onnx, readModelProto, toNum, type NodeProto } from '../onnx/proto.js';
+import { INT32, INT8, UINT8 } from './containers.js';
+import { defaultOpset, floatTensor, GraphEditor, intAttr, intTensor } from './graph_edit.js';
+import { activationQdq } from './qparams.js';
+import { gdfqCode, gdfqGrid, type ExportSpec } from './spec.js';
+import { sizeReport } from './size.js';
+import { LRQ_EXPORT_VERSION, lowerBoundOf, weightAxis, writeChecked, type ActRecord, type ExportResult, type WeightRecord } from './export.js';
+import { PASS_OPS, WEIGHTED_OPS } from './qdq_ops.js';
+
+/** Integer kernels onnxruntime runs for quantized nodes (default and com.microsoft domains). */
+export const INTEGER_KERNELS: readonly string[] = [
+  'QLinearConv', 'QGemm', 'QLinearMatMul', 'MatMulInteger', 'ConvInteger', 'QLinearAdd', 'QLinearConcat',
+  'QLinearAveragePool', 'QLinearGlobalAveragePool', 'QLinearMul', 'QLinearSigmoid', 'QLinearLeakyRelu',
+];
+
+/** What onnxruntime's optimizer made of an export. */
+export interface FusionReport {
+  /** Op type → count in onnxruntime's optimized graph (extended level). */
+  ops: Record<string, number>;
+  /** Conv/Gemm/MatMul nodes that still run in float, by name. */
+  floatLayers: string[];
+}
+
+/** Quantization parameters of a tensor after its Q/DQ pair. */
+interface EdgeQ {
+  scale: number;
+  zeroPoint: number;
+  bits: number;
+}
+
+/** Export a deploy-scheme spec of `originalOnnxPath` to `outPath` (form 'int8'); checks onnxruntime loads, runs and fuses it. */
+export async function exportDeploy(originalOnnxPath: string, spec: ExportSpec, outPath: string): Promise<ExportResult> {
+  if (spec.scheme !== 'deploy') throw new LrqError('export int8: the run was quantized in the paper scheme (BN unfolded, GDFQ quantizer placement); re-run with --scheme deploy');
+  const model = readModelProto(originalOnnxPath);
+  const ed = new GraphEditor(model, originalOnnxPath);
+  const opset = defaultOpset(model);
+  if (opset < 13) throw new LrqError(`${originalOnnxPath}: opset ${opset} is too old to export (need ≥ 13 for per-channel DequantizeLinear)`);
+  let fp32Total = 0;
+  for (const t of ed.inits.values()) if (t.dataType === onnx.TensorProto.DataType.FLOAT) fp32Total += 4 * (t.dims ?? []).map(toNum).reduce((a, b) => a * b, 1);
+  for (const [name, data] of spec.initializers ?? []) ed.writeFloat(name, data);
+  const byName = (n: string) => (ed.graph.node ?? []).find((x) => x.name === n);
+
+  // 1. the folded BatchNorms leave the graph; their convs output the BN's tensor with the folded bias
+  for (const f of spec.folded ?? []) {
+    const bn = byName(f.bn), conv = byName(f.conv);
+    if (!bn || !conv || bn.input?.[0] !== conv.output?.[0]) throw new LrqError(`export int8: folded pair Conv '${f.conv}' → BatchNormalization '${f.bn}' is not in ${originalOnnxPath}`);
+    conv.output = [bn.output![0]!];
+    const bName = ed.unique(`${f.conv}_folded_bias`);
+    ed.addInit(floatTensor(bName, [f.bias.length], f.bias));
+    const oldBias = conv.input?.[2];
+    conv.input = [conv.input![0]!, conv.input![1]!, bName];
+    ed.graph.node = (ed.graph.node ?? []).filter((n) => n !== bn);
+    if (oldBias && ed.inits.has(oldBias) && ed.consumers(oldBias).length === 0) ed.removeInit(oldBias);
+    for (const p of (bn.input ?? []).slice(1)) if (ed.inits.has(p) && ed.consumers(p).length === 0) ed.removeInit(p);
+  }
+
+  // 2. Q/DQ on every quantized edge (uint8: the container onnxruntime's kernels take for activations)
+  const qOf = new Map<string, EdgeQ>();
+  const activations: ActRecord[] = [];
+  const inputName = (ed.graph.input ?? []).find((i) => !ed.inits.has(i.name ?? ''))?.name ?? '';
+  for (const [edge, aq] of spec.activations) {
+    const producer = ed.producer(edge);
+    if (!producer && edge !== inputName) throw new LrqError(`export int8: quantized edge '${edge}' is not a tensor of ${originalOnnxPath}`);
+    const where = `export int8: edge '${edge}'`;
+    const p = activationQdq(aq.lo, aq.hi, aq.bits, producer ? lowerBoundOf(ed, producer) : -Infinity, [UINT8], where);
+    const pre = producer ? ed.unique(`${edge}_prequant`) : edge;
+    const post = producer ? edge : ed.unique(`${edge}_dequantized`);
+    if (producer) producer.output = (producer.output ?? []).map((t) => (t === edge ? pre : t));
+    else for (const { node, slot } of ed.consumers(edge)) node.input![slot] = post;
+    const nodes: NodeProto[] = [];
+    let x = pre;
+    if (p.clipLo !== null || p.clipHi !== null) {
+      const lo = p.clipLo !== null ? ed.scalar(`${edge}_clip_min`, p.clipLo) : '';
+      const hi = p.clipHi !== null ? ed.scalar(`${edge}_clip_max`, p.clipHi) : '';
+      const y = ed.unique(`${edge}_clipped`);
+      nodes.push(ed.node('Clip', `${edge}_Clip`, [x, lo, hi], [y]));
+      x = y;
+    }
+    nodes.push(...qdqPair(ed, edge, x, post, p.scale, p.zeroPoint));
+    if (producer) ed.insertAfter(producer, nodes);
+    else ed.graph.node = [...nodes, ...(ed.graph.node ?? [])];
+    qOf.set(post, { scale: p.scale, zeroPoint: p.zeroPoint, bits: aq.bits });
+    activations.push({ tensor: edge, node: producer?.name ?? '(graph input)', bits: aq.bits, container: 'UINT8', scale: p.scale, zeroPoint: p.zeroPoint, clip: [p.clipLo, p.clipHi] });
+  }
+
+  // 3. data-movement ops keep their input's grid: the same Q/DQ after them lets onnxruntime drop both
+  const graphOutputs = new Set((ed.graph.output ?? []).map((o) => o.name ?? ''));
+  for (const node of [...(ed.graph.node ?? [])]) {
+    const src = qOf.get(node.input?.[0] ?? '');
+    if (!src || !PASS_OPS.has(node.opType ?? '')) continue;
+    for (const out of node.output ?? []) {
+      if (!out || qOf.has(out) || graphOutputs.has(out)) continue;
+      const pre = ed.unique(`${out}_prequant`);
+      node.output = (node.output ?? []).map((t) => (t === out ? pre : t));
+      ed.insertAfter(node, qdqPair(ed, out, pre, out, src.scale, src.zeroPoint));
+      qOf.set(out, src);
+    }
+  }
+
+  // 4. weights: int8 symmetric per output channel (zero point 0: what QLinearConv's per-channel path needs)
+  const weights: WeightRecord[] = [];
+  const weightBits: { n: number; container: typeof INT8 | null; bits: number; channels: number }[] = [];
+  const wScale = new Map<string, Float32Array>(); // DequantizeLinear output (the weight's name) → per-channel scale
+  for (const [name, wq] of spec.weights) {
+    const { data, dims } = ed.readFloat(name);
+    const axis = weightAxis(ed, name, dims.length);
+    const C = dims[axis]!;
+    if (!wq.lo || !wq.hi || wq.lo.length !== C || wq.hi.length !== C) throw new LrqError(`export int8: weight '${name}' needs its ${C} per-channel symmetric ranges in the spec`);
+    const grids = Array.from(wq.lo, (l, c) => gdfqGrid(l, wq.hi![c]!, wq.bits));
+    let inner = 1;
+    for (let d = axis + 1; d < dims.length; d++) inner *= dims[d]!;
+    const codes = new Int32Array(data.length);
+    for (let i = 0; i < data.length; i++) {
+      const g = grids[Math.floor(i / inner) % C]!;
+      const level = gdfqCode(data[i]!, g) + g.zp; // x̂ = level/s with level ∈ [−2^(k−1), 2^(k−1)−1]
+      if (level < INT8.min || level > INT8.max) throw new LrqError(`export int8: weight '${name}' level ${level} outside int8 (range not symmetric?)`);
+      codes[i] = level;
+    }
+    const scale = Float32Array.from(grids, (g) => 1 / g.s);
+    const qName = ed.unique(`${name}_quantized`), sName = ed.unique(`${name}_scale`), zName = ed.unique(`${name}_zero_point`);
+    ed.removeInit(name);
+    ed.addInit(intTensor(qName, dims, codes, INT8));
+    ed.addInit(floatTensor(sName, [C], scale));
+    ed.addInit(intTensor(zName, [C], new Int32Array(C), INT8));
+    ed.graph.node = [ed.node('DequantizeLinear', `${name}_DequantizeLinear`, [qName, sName, zName], [name], [intAttr('axis', axis)]), ...(ed.graph.node ?? [])];
+    wScale.set(name, scale);
+    weights.push({ name, bits: wq.bits, container: 'INT8', channels: C, elements: data.length, axis });
+    weightBits.push({ n: data.length, container: INT8, bits: wq.bits, channels: C });
+  }
+
+  // 5. biases: int32 codes at scale s_x·s_w (onnxruntime's integer kernels add them to the int32 accumulator)
+  for (const node of [...(ed.graph.node ?? [])]) {
+    if (!WEIGHTED_OPS.has(node.opType ?? '') || node.opType === 'MatMul') continue;
+    const sw = wScale.get(node.input?.[1] ?? '');
+    const x = qOf.get(node.input?.[0] ?? '');
+    const b = node.input?.[2];
+    if (!sw || !x || !b || !ed.inits.has(b)) continue;
+    const bias = ed.readFloat(b).data;
+    if (bias.length !== sw.length) continue;
+    const sb = Float32Array.from(sw, (s) => Math.fround(x.scale * s));
+    const codes = Int32Array.from(bias, (v, c) => Math.max(INT32.min, Math.min(INT32.max, Math.round(v / sb[c]!))));
+    const qName = ed.unique(`${b}_quantized`), sName = ed.unique(`${b}_scale`), zName = ed.unique(`${b}_zero_point`), out = ed.unique(`${b}_dequantized`);
+    ed.addInit(intTensor(qName, [bias.length], codes, INT32));
+    ed.addInit(floatTensor(sName, [bias.length], sb));
+    ed.addInit(intTensor(zName, [bias.length], new Int32Array(bias.length), INT32));
+    const dq = ed.node('DequantizeLinear', `${b}_DequantizeLinear`, [qName, sName, zName], [out], [intAttr('axis', 0)]);
+    ed.graph.node = [dq, ...(ed.graph.node ?? [])];
+    node.input![2] = out;
+    if (ed.consumers(b).length === 0) ed.removeInit(b);
+  }
+
+  const uniq = (xs: number[]) => [...new Set(xs)].sort((a, b) => a - b).join(',');
+  const meta: Record<string, string> = {
+    'lrq.version': LRQ_EXPORT_VERSION,
+    'lrq.form': 'int8',
+    'lrq.scheme': 'deploy',
+    'lrq.quantizer': 'deploy: BN folded; int8 symmetric per-channel weights (2^k levels); uint8 activations on every integer-kernel edge; int32 bias',
+    'lrq.wbits': uniq([...spec.weights.values()].map((w) => w.bits)),
+    'lrq.abits': uniq([...spec.activations.values()].map((a) => a.bits)),
+    'lrq.bn_folded': String((spec.folded ?? []).length),
+    'lrq.source_model': originalOnnxPath.split('/').pop() ?? originalOnnxPath,
+    ...(spec.metadata ?? {}),
+  };
+  const props = new Map((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
+  for (const [k, v] of Object.entries(meta)) props.set(k, v);
+  model.metadataProps = [...props].map(([key, value]) => ({ key, value }));
+  model.producerName = 'lrq';
+  model.producerVersion = LRQ_EXPORT_VERSION;
+  await writeChecked(outPath, onnx.ModelProto.encode(model).finish(), true);
+  const fileBytes = statSync(outPath).size;
+  const fusion = await fusionReport(outPath);
+  return {
+    path: outPath, form: 'int8', opset, fileBytes, weights, activations, bnFolded: (spec.folded ?? []).length,
+    size: sizeReport(fp32Total, weightBits, activations.length, fileBytes), fusion,
+  };
+}
+
+/** QuantizeLinear(x) → DequantizeLinear → `out`, uint8 per tensor. */
+function qdqPair(ed: GraphEditor, base: string, x: string, out: string, scale: number, zeroPoint: number): NodeProto[] {
+  const sName = ed.scalar(`${base}_scale`, scale);
+  const zName = ed.unique(`${base}_zero_point`);
+  ed.addInit(intTensor(zName, [], [zeroPoint], UINT8));
+  const q = ed.unique(`${base}_quantized`);
+  return [
+    ed.node('QuantizeLinear', `${base}_QuantizeLinear`, [x, sName, zName], [q]),
+    ed.node('DequantizeLinear', `${base}_DequantizeLinear`, [q, sName, zName], [out]),
+  ];
+}
+
+/** Load `file` in onnxruntime with extended optimizations, save its optimized graph and count what it runs. */
+export async function fusionReport(file: string): Promise<FusionReport> {
+  const dir = mkdtempSync(join(tmpdir(), 'lrq-fusion-'));
+  const optimized = join(dir, 'optimized.onnx');
+  try {
+    const s = await ort.InferenceSession.create(file, { graphOptimizationLevel: 'extended', optimizedModelFilePath: optimized });
+    await s.release();
+    const m = onnx.ModelProto.decode(readFileSync(optimized));
+    const ops: Record<string, number> = {};
+    const floatLayers: string[] = [];
+    for (const n of m.graph?.node ?? []) {
+      const op = n.opType ?? '';
+      ops[op] = (ops[op] ?? 0) + 1;
+      if (op === 'Conv' || op === 'Gemm' || op === 'MatMul' || op === 'FusedConv' || op === 'FusedGemm') floatLayers.push(n.name ?? '(unnamed)');
+    }
+    return { ops, floatLayers };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
