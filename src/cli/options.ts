@@ -13,6 +13,7 @@ export const QUANTIZE_OPTIONS: Row[] = [
   { key: 'method', kind: 'string', choices: ['lrq', 'gdfq'], help: 'lrq = long-range generator + AMA + DKD; gdfq = GDFQ generator, plain CE, KD (the baseline)' },
   { key: 'wbits', kind: 'int', help: 'weight bits, 2-8 (per-output-channel asymmetric)' },
   { key: 'abits', kind: 'int', help: 'activation bits, 2-8 (per-tensor, after every ReLU/ReLU6)' },
+  { key: 'scheme', kind: 'string', choices: ['paper', 'deploy'], help: 'paper: GDFQ\'s graph (BN in FP, quantizers after ReLU; the published tables); deploy: BN folded, symmetric int8 weights, quantizers on every integer-kernel edge, exported as model.int8.onnx that onnxruntime runs in QLinearConv/QGemm/QLinearAdd (faster than FP32 at 8-bit activations)' },
   { key: 'firstLast8bit', kind: 'bool', help: 'keep the first conv and the last linear at 8 bits (off: quantized like the rest, as GDFQ)' },
   { key: 'rangeMode', kind: 'string', choices: [...RANGE_MODES], help: 'activation range observer (gdfq-ema: bias-corrected EMA β=0.9 as GDFQ; mse: plain EMA of each batch\'s MSE-optimal clipped range, not in GDFQ)' },
   { key: 'seed', kind: 'int', help: 'random seed (runs are reproducible bit for bit on one machine and backend)' },

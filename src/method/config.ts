@@ -4,6 +4,7 @@
 
 import { LrqError } from '../engine/errors.js';
 import { type RangeMode, RANGE_MODES } from '../quant/observer.js';
+import { type QuantScheme, QUANT_SCHEMES } from '../quant/qconfig.js';
 
 export type Method = 'lrq' | 'gdfq';
 export type { RangeMode };
@@ -17,6 +18,8 @@ export interface QuantizeConfig {
   method: Method;
   wbits: number;
   abits: number;
+  /** Quantization scheme: 'paper' (GDFQ's graph, the published tables) or 'deploy' (what onnxruntime's integer kernels run). */
+  scheme: QuantScheme;
   /** Keep the first conv and last linear at 8 bits (off = quantized like the rest, as GDFQ). */
   firstLast8bit: boolean;
   rangeMode: RangeMode;
@@ -152,7 +155,7 @@ export function methodDefaults(method: Method): Partial<QuantizeConfig> {
 }
 
 export const BASE_DEFAULTS: Omit<QuantizeConfig, 'model' | 'out'> = {
-  method: 'lrq', wbits: 4, abits: 4, firstLast8bit: false, rangeMode: 'gdfq-ema', seed: 0,
+  method: 'lrq', wbits: 4, abits: 4, scheme: 'paper', firstLast8bit: false, rangeMode: 'gdfq-ema', seed: 0,
   epochs: 400, itersPerEpoch: 200, batchSize: 200, warmupEpochs: 4, calibEpochs: 4,
   lrS: 1e-4, lrG: 1e-3, lrSteps: [100, 200, 300],
   momentum: 0.9, weightDecay: 1e-4, adamBetas: [0.5, 0.999], emaDecay: 0,
@@ -205,6 +208,7 @@ function validateConfig(c: QuantizeConfig): void {
   if (!(c.emaDecay >= 0 && c.emaDecay < 1)) throw new LrqError(`--ema-decay ${c.emaDecay}: must be in [0, 1) (0 = off)`);
   if (!(c.amaMargin >= 0 && c.amaMargin < Math.PI / 2)) throw new LrqError(`--ama-margin ${c.amaMargin}: must be in [0, π/2)`);
   if (c.amaSign !== 1 && c.amaSign !== -1) throw new LrqError(`--ama-sign ${c.amaSign}: must be 1 or -1`);
+  if (!QUANT_SCHEMES.includes(c.scheme)) throw new LrqError(`--scheme ${String(c.scheme)}: use ${QUANT_SCHEMES.join(' or ')}`);
   if (!RANGE_MODES.includes(c.rangeMode)) throw new LrqError(`--range-mode ${c.rangeMode}: use ${RANGE_MODES.join(', ')}`);
   if (!['dkd', 'kd'].includes(c.distill)) throw new LrqError(`--distill ${c.distill}: use dkd or kd`);
   for (const p of c.lkaPositions) {

@@ -12,6 +12,8 @@ import { makeQConfig } from '../quant/qconfig.js';
 export interface NaiveOptions {
   wbits: number;
   abits: number;
+  /** Quantization scheme (default paper). */
+  scheme?: 'paper' | 'deploy';
   /** Untrained long-range generator (LKA after both upsampled blocks) instead of the GDFQ generator. */
   longRange?: boolean;
   /** Calibration batches and their size (default 4 × 64). */
@@ -27,7 +29,7 @@ export interface NaiveOptions {
 /** Fake-quantize `student` in place (eval mode) with ranges from `batches` untrained-generator batches, then freeze. */
 export function naiveCalibrate(student: GraphModule, o: NaiveOptions): GraphModule {
   const seed = o.seed ?? 0, n = o.batches ?? 4, bs = o.batchSize ?? 64;
-  prepareQat(student, makeQConfig({ weightBits: o.wbits, actBits: o.abits, rangeMode: 'plain-ema' }));
+  prepareQat(student, makeQConfig({ weightBits: o.wbits, actBits: o.abits, rangeMode: 'plain-ema', scheme: o.scheme ?? 'paper' }));
   student.eval();
   const g = new Generator({
     numClasses: o.numClasses, latentDim: 100, imgSize: o.imgSize, channels: o.channels,

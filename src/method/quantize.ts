@@ -16,7 +16,7 @@ import { Generator } from '../models/generator.js';
 import { prepareQat } from '../quant/prepare.js';
 import { writeRunJson, writeSynth } from '../report/run_dir.js';
 import { evalFile, layerRecords, sampleSynth } from './artifacts.js';
-import { exportRun } from './export_run.js';
+import { type ExportedForm, exportRun } from './export_run.js';
 import { makeQConfig } from '../quant/qconfig.js';
 import type { Linear } from '../nn/layers/index.js';
 import { type QuantizeConfig, DEFAULT_PRESET, resolveConfig } from './config.js';
@@ -50,8 +50,14 @@ export interface QuantizeSummary {
   backend: string;
   threads: number;
   exported: string[];
-  /** onnxruntime top-1 (percent) of the exported QDQ model on the eval set. */
+  /** onnxruntime top-1 (percent) of the main export (model.int8.onnx in the deploy scheme, else model.qdq.onnx) on the eval set. */
   ortTop1: number | null;
+  /** Quantization scheme of the run. */
+  scheme: string;
+  /** Each exported file: form, size, onnxruntime top-1 and latency against FP32. */
+  exports: ExportedForm[];
+  /** The file to deploy and why. */
+  deploy: { file: string; why: string } | null;
   name: string;
   model: string;
   epochs: number;
@@ -151,7 +157,7 @@ async function quantizeLocked(opts: QuantizeOptions, runDir: string, interrupt: 
   }
 
   const student = loadOnnx(cfg.model);
-  prepareQat(student, makeQConfig({ weightBits: cfg.wbits, actBits: cfg.abits, rangeMode: cfg.rangeMode, firstLastBits: cfg.firstLast8bit ? 8 : 'same' }));
+  prepareQat(student, makeQConfig({ weightBits: cfg.wbits, actBits: cfg.abits, rangeMode: cfg.rangeMode, firstLastBits: cfg.firstLast8bit ? 8 : 'same', scheme: cfg.scheme ?? 'paper' }));
   const generator = calibSet ? null : new Generator({
     numClasses: info.numClasses, latentDim: cfg.latentDim, imgSize: info.size[0], channels: info.channels,
     lkaPositions: cfg.lkaPositions, lkaForm: cfg.lkaForm, lkaResidual: cfg.lkaResidual, rng: new Rng(cfg.seed + 7919),
@@ -175,11 +181,20 @@ async function quantizeLocked(opts: QuantizeOptions, runDir: string, interrupt: 
   await checkInterrupt('before the export');
   const exported: string[] = [];
   let ortTop1: number | null = null;
+  let exports: ExportedForm[] = [];
+  let deploy: QuantizeSummary['deploy'] = null;
   if (cfg.export) {
     const ex = await exportRun(runDir, { teacherPath: cfg.model, student, normalization: info.normalization, cfg, evalSet });
     exported.push(...ex.files);
     ortTop1 = ex.ortTop1;
-    if (ortTop1 !== null) progress.message(`exported ${ex.files.map((f) => basename(f)).join(', ')}; onnxruntime top-1 of the QDQ model ${ortTop1.toFixed(2)}%`);
+    exports = ex.forms;
+    deploy = ex.deploy;
+    for (const f of ex.forms) {
+      const speed = f.ms64 !== null && f.fp32Ms64 !== null ? `, ${f.ms64} ms vs FP32 ${f.fp32Ms64} ms at batch 64 (${(f.fp32Ms64 / f.ms64).toFixed(2)}×)` : '';
+      progress.message(`exported ${f.file} [${f.form}, for ${f.purpose}]: ${(f.bytes / 1024).toFixed(0)} KiB${speed}${f.top1 !== null ? `, onnxruntime top-1 ${f.top1.toFixed(2)}%` : ''}`);
+      if (f.floatLayers?.length) progress.message(`  onnxruntime still runs ${f.floatLayers.length} layer(s) in float: ${f.floatLayers.slice(0, 8).join(', ')}${f.floatLayers.length > 8 ? ', …' : ''}${cfg.abits < 8 ? ` (activations below 8 bits need a Clip that onnxruntime's integer kernels cannot absorb)` : ''}`);
+    }
+    if (deploy) progress.message(`deploy: ${deploy.file} — ${deploy.why}`);
   }
   const summary: QuantizeSummary = {
     runDir, method: cfg.method, wbits: cfg.wbits, abits: cfg.abits,
@@ -196,6 +211,9 @@ async function quantizeLocked(opts: QuantizeOptions, runDir: string, interrupt: 
     threads: backend().threads(),
     exported,
     ortTop1,
+    scheme: cfg.scheme ?? 'paper',
+    exports,
+    deploy,
     // fields of the report's SummaryFile
     name: basename(runDir), model: cfg.model, epochs: cfg.epochs, itersPerEpoch: cfg.itersPerEpoch,
     seconds: (Date.now() - wall0) / 1000, startedAt: new Date(wall0).toISOString(), finishedAt: new Date().toISOString(),

@@ -156,6 +156,15 @@ export function prepareDeploy(g: GraphModule, q: QConfig): DeploySummary {
     g.setEdgeModule(edge, path, new ActFakeQuant(bits, q.rangeMode, q.emaBeta));
     summary.acts.push(path);
   }
+  // each quantized layer knows its input's quantizer (through pass-through ops), for the int32 bias grid
+  for (const st of g.graphSteps()) {
+    if (!st.module || !quantized.has(st.module)) continue;
+    let e: string | undefined = st.inputs[0];
+    while (e !== undefined && plan.passed.has(e)) e = plan.passed.get(e);
+    const path = g.edgeModules().find(([edge]) => edge === e)?.[1];
+    const qm = g.getSubmodule(st.module);
+    if (path && (qm instanceof QuantConv2d || qm instanceof QuantLinear)) qm.inputQuantizer = g.getSubmodule(path) as ActFakeQuant;
+  }
   summary.edges = plan.edges;
   summary.passed = plan.passed;
   summary.floatNodes = plan.floatNodes;

@@ -4,10 +4,12 @@
 // weight range is the per-output-channel min/max of the detached current weight, recomputed every
 // forward; the bias stays full precision.
 
-import type { Tensor } from '../engine/tensor.js';
+import { Tensor, noGrad } from '../engine/tensor.js';
+import { add } from '../engine/ops/index.js';
+import { gdfqGrid } from '../io/onnx_export/spec.js';
 import { Module } from '../nn/module.js';
 import { Conv2d, Linear } from '../nn/layers/index.js';
-import { checkBits, fakeQuantizeWeight, weightQuantMse, weightRanges, type WeightGrid } from './fake_quantize.js';
+import { type ActFakeQuant, checkBits, fakeQuantizeWeight, weightQuantMse, weightRanges, type WeightGrid } from './fake_quantize.js';
 
 /** Shared behaviour of weight-quantized layers (for listing and toggling). */
 export interface WeightQuantized {
@@ -57,6 +59,29 @@ abstract class WeightQuantizedLayer extends Module implements WeightQuantized {
   protected effectiveWeight(): Tensor {
     return this.fakeQuantEnabled ? this.quantizedWeight() : this.weight;
   }
+
+  /**
+   * Deploy scheme: the quantizer of this layer's input. Integer kernels add the bias as int32 codes at scale
+   * s_x·s_w, so forward uses b̂ = round(b/(s_x·s_w))·s_x·s_w (STE), with the exporter's float32 arithmetic.
+   */
+  inputQuantizer: ActFakeQuant | null = null;
+
+  /** The bias forward uses: b, or its int32-grid value when the input quantizer is known. */
+  protected effectiveBias(): Tensor | null {
+    const b = this.bias;
+    const aq = this.inputQuantizer;
+    if (!b || !aq || !this.fakeQuantEnabled || !aq.fakeQuantEnabled) return b;
+    const [lo, hi] = aq.range();
+    const sx = Math.fround(1 / gdfqGrid(lo, hi, aq.bits).s);
+    const r = weightRanges(this.weight, this.weightBits, this.grid);
+    const delta = new Float32Array(b.size);
+    for (let c = 0; c < b.size; c++) {
+      const sw = Math.fround(1 / gdfqGrid(r.lo[c]!, r.hi[c]!, this.weightBits).s);
+      const sb = Math.fround(sx * sw);
+      delta[c] = Math.fround(Math.round(b.data[c]! / sb) * sb) - b.data[c]!;
+    }
+    return add(b, noGrad(() => new Tensor(delta, [b.size])));
+  }
 }
 
 /** y = conv2d(x, fakeQuant_perChannel(W), b) with the wrapped Conv2d's geometry. */
@@ -65,7 +90,7 @@ export class QuantConv2d extends WeightQuantizedLayer {
     super(conv, weightBits, 'QuantConv2d', grid);
   }
   override forward(x: Tensor): Tensor {
-    return this.conv.convForward(x, this.effectiveWeight());
+    return this.conv.convForward(x, this.effectiveWeight(), this.effectiveBias());
   }
 }
 
@@ -75,6 +100,6 @@ export class QuantLinear extends WeightQuantizedLayer {
     super(linear, weightBits, 'QuantLinear', grid);
   }
   override forward(x: Tensor): Tensor {
-    return this.linear.linearForward(x, this.effectiveWeight());
+    return this.linear.linearForward(x, this.effectiveWeight(), this.effectiveBias());
   }
 }

@@ -30,6 +30,12 @@ export function sessionOptionsFor(meta: Record<string, string>): ort.InferenceSe
   return { extra };
 }
 
+/** metadata_props of an ONNX file. */
+function metadataOf(onnxPath: string): Record<string, string> {
+  const proto = readModelProto(onnxPath);
+  return Object.fromEntries((proto.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
+}
+
 /** A cached onnxruntime session for a model file (with the session config its metadata asks for). */
 export function ortSession(onnxPath: string): Promise<ort.InferenceSession> {
   let s = sessions.get(onnxPath);
@@ -91,4 +97,42 @@ export async function ortEvaluate(onnxPath: string, dataset: Dataset, opts: { ba
     acc.add(logits.data.subarray(0, (e - s) * cols), e - s, cols, y);
   }
   return acc.result();
+}
+
+/** Latency of one onnxruntime run: median and spread over timed runs after warm-up runs (ms). */
+export interface OrtLatency {
+  batch: number;
+  threads: number;
+  medianMs: number;
+  p10Ms: number;
+  p90Ms: number;
+}
+
+/**
+ * Median wall time of `runs` onnxruntime runs of `onnxPath` on a random input of [batch, …inputShape]
+ * (all graph optimizations, `threads` intra-op threads), after `warmup` runs.
+ */
+export async function ortLatency(onnxPath: string, inputShape: readonly number[], batch: number, opts: { threads?: number; runs?: number; warmup?: number } = {}): Promise<OrtLatency> {
+  const threads = opts.threads ?? 2, runs = opts.runs ?? 30, warmup = opts.warmup ?? 5;
+  const meta = metadataOf(onnxPath);
+  const s = await ort.InferenceSession.create(onnxPath, { ...sessionOptionsFor(meta), intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  try {
+    const n = batch * inputShape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    let seed = 12345;
+    for (let i = 0; i < n; i++) data[i] = ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 4 - 2;
+    const feeds = { [s.inputNames[0]!]: new ort.Tensor('float32', data, [batch, ...inputShape]) };
+    for (let i = 0; i < warmup; i++) await s.run(feeds);
+    const t: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const a = performance.now();
+      await s.run(feeds);
+      t.push(performance.now() - a);
+    }
+    t.sort((a, b) => a - b);
+    const at = (q: number) => t[Math.min(t.length - 1, Math.floor(q * t.length))]!;
+    return { batch, threads, medianMs: at(0.5), p10Ms: at(0.1), p90Ms: at(0.9) };
+  } finally {
+    await s.release();
+  }
 }

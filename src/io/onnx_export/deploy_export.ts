@@ -160,6 +160,15 @@ export async function exportDeploy(originalOnnxPath: string, spec: ExportSpec, o
     if (ed.consumers(b).length === 0) ed.removeInit(b);
   }
 
+  // 6. Shape reads the integer tensor: the shape is the same, and onnxruntime would otherwise dequantize a
+  //    whole activation only to take its shape (ShuffleNetV2's dynamic channel shuffle: 78 such DQs)
+  const dqInput = new Map<string, string>();
+  for (const n of ed.graph.node ?? []) if (n.opType === 'DequantizeLinear' && qOf.has(n.output?.[0] ?? '')) dqInput.set(n.output![0]!, n.input![0]!);
+  for (const n of ed.graph.node ?? []) {
+    const q = n.opType === 'Shape' ? dqInput.get(n.input?.[0] ?? '') : undefined;
+    if (q) n.input![0] = q;
+  }
+
   const uniq = (xs: number[]) => [...new Set(xs)].sort((a, b) => a - b).join(',');
   const meta: Record<string, string> = {
     'lrq.version': LRQ_EXPORT_VERSION,

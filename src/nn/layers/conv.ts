@@ -47,9 +47,9 @@ export class Conv2d extends WeightedModule {
     this.registerParameter('bias', (opts.bias ?? true) ? new Parameter(defaultBias(rng, outChannels, fans(shape).fanIn, opts.dtype)) : null);
   }
 
-  /** The convolution of x with a given weight (and this layer's bias and geometry). */
-  convForward(x: Tensor, weight: Tensor): Tensor {
-    return conv2d(x, weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
+  /** The convolution of x with a given weight (and this layer's bias unless one is given, and its geometry). */
+  convForward(x: Tensor, weight: Tensor, bias: Tensor | null = this.bias): Tensor {
+    return conv2d(x, weight, bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
   }
 
   override forward(x: Tensor): Tensor {

@@ -26,9 +26,9 @@ export class Linear extends WeightedModule {
     this.registerParameter('bias', (opts.bias ?? true) ? new Parameter(defaultBias(rng, outFeatures, inFeatures, opts.dtype)) : null);
   }
 
-  /** x·weightᵀ + bias with a given weight (for fake-quantized subclasses). */
-  linearForward(x: Tensor, weight: Tensor): Tensor {
-    return linear(x, weight, this.bias);
+  /** x·weightᵀ + bias with a given weight (and optionally a given bias), for fake-quantized subclasses. */
+  linearForward(x: Tensor, weight: Tensor, bias: Tensor | null = this.bias): Tensor {
+    return linear(x, weight, bias);
   }
 
   override forward(x: Tensor): Tensor {
