@@ -188,3 +188,21 @@ test('report renders in headless Chromium: no console errors, image grid and cur
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('report lists each exported file with its form, onnxruntime latency against FP32 and the file to deploy', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lrq-rep-ex-'));
+  try {
+    writeRunJson(dir, 'summary.json', {
+      name: 'r', method: 'lrq', model: 'm.onnx', wbits: 8, abits: 8, scheme: 'deploy',
+      exports: [{ file: 'model.int8.onnx', form: 'int8', purpose: 'speed', bytes: 330000, top1: 80.5, ms1: 0.3, ms64: 9.8, fp32Ms1: 0.45, fp32Ms64: 19.6, floatLayers: [], kernels: { QLinearConv: 19 } }],
+      deploy: { file: 'model.int8.onnx', why: '2.00× faster than FP32 at batch 64' },
+    });
+    const html = readFileSync(writeReport(dir), 'utf8');
+    assert.match(html, /model\.int8\.onnx <b>\(deploy\)<\/b>/);
+    assert.match(html, /2\.00×/);
+    assert.match(html, /80\.50%/);
+    assert.match(html, /all integer/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

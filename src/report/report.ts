@@ -29,6 +29,7 @@ export function renderReport(d: RunData): string {
     section('Per-class accuracy', 'per-class', perClass(d.eval)),
     section('Confusion matrix (quantized)', 'confusion', confusion(d.eval)),
     section('Synthetic images', 'synth', synthSection(d)),
+    section('Exported models (onnxruntime)', 'exports', exportsSection(d)),
     section('Per-layer quantization', 'layers', layerTable(d.layers)),
     section('Configuration and timing', 'config', configSection(d)),
   ];
@@ -50,6 +51,21 @@ function subtitle(d: RunData): string {
   if (d.eval) parts.push(`evaluated on ${d.eval.dataset} (${d.eval.images} images)`);
   if (s?.seconds != null) parts.push(`run time ${duration(s.seconds)}`);
   return parts.join(' · ') || d.dir;
+}
+
+/** One row per exported file: form, size, onnxruntime top-1, latency bars against FP32, and the file to deploy. */
+function exportsSection(d: RunData): string {
+  const ex = d.summary?.exports;
+  if (!ex || ex.length === 0) return missing('No exports recorded in summary.json (run with export on).');
+  const max = Math.max(...ex.flatMap((e) => [e.ms64 ?? 0, e.fp32Ms64 ?? 0]), 1e-9);
+  const bar = (ms: number | null, cls: string) => (ms === null ? '' : `<div class="bar ${cls}" style="width:${((100 * ms) / max).toFixed(1)}%">${ms.toFixed(2)} ms</div>`);
+  const rows = ex.map((e) => {
+    const speed = e.ms64 !== null && e.fp32Ms64 !== null ? `${(e.fp32Ms64 / e.ms64).toFixed(2)}×` : '–';
+    const fl = e.floatLayers?.length ? `${e.floatLayers.length} float: ${e.floatLayers.slice(0, 4).join(', ')}${e.floatLayers.length > 4 ? ', …' : ''}` : e.kernels ? 'all integer' : '';
+    return `<tr><td>${esc(e.file)}${d.summary?.deploy?.file === e.file ? ' <b>(deploy)</b>' : ''}</td><td>${esc(e.form)} (${esc(e.purpose)})</td><td>${(e.bytes / 1024).toFixed(0)} KiB</td><td>${e.top1 === null ? '–' : `${e.top1.toFixed(2)}%`}</td><td>${e.ms1 === null ? '–' : `${e.ms1.toFixed(2)} / ${e.fp32Ms1!.toFixed(2)}`}</td><td style="min-width:220px">${bar(e.ms64, 'q')}${bar(e.fp32Ms64, 'fp')}</td><td>${speed}</td><td>${esc(fl)}</td></tr>`;
+  });
+  const why = d.summary?.deploy ? `<p>Deploy <b>${esc(d.summary.deploy.file)}</b>: ${esc(d.summary.deploy.why)}.</p>` : '';
+  return `${why}<table><thead><tr><th>file</th><th>form</th><th>size</th><th>top-1</th><th>ms batch 1 (vs FP32)</th><th>ms batch 64: quantized / FP32</th><th>speed-up</th><th>layers</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function section(title: string, id: string, body: string): string {
@@ -192,7 +208,8 @@ function configSection(d: RunData): string {
   return `<div class="split"><div><h3>Timing</h3>${timing.length ? kv(timing) : missing('No summary.json timing.')}${notes}</div><div><h3>Configuration</h3>${cfg}</div></div>`;
 }
 
-const CSS = `
+const CSS = `.bar{color:#fff;font-size:11px;padding:1px 4px;margin:1px 0;white-space:nowrap}.bar.q{background:#2a7}.bar.fp{background:#888}
+
 :root{--fg:#1d2533;--muted:#6b7689;--line:#e3e8ef;--bg:#f5f7fa;--accent:#2f6fde}
 *{box-sizing:border-box}body{margin:0;font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--fg);background:var(--bg)}
 header{background:#1d2533;color:#fff;padding:22px 32px}header h1{margin:0;font-size:22px;font-weight:600}.sub{margin:4px 0 0;color:#b9c3d3}

@@ -83,6 +83,12 @@ export interface SummaryFile {
   backend?: string;
   threads?: number;
   notes?: string[];
+  /** Quantization scheme ('paper' | 'deploy'). */
+  scheme?: string;
+  /** Each exported file as measured in onnxruntime (see method/export_run.ts ExportedForm). */
+  exports?: { file: string; form: string; purpose: string; bytes: number; top1: number | null; ms1: number | null; ms64: number | null; fp32Ms1: number | null; fp32Ms64: number | null; floatLayers?: string[]; kernels?: Record<string, number> }[];
+  /** The file to deploy and why. */
+  deploy?: { file: string; why: string } | null;
 }
 
 export interface SynthImages {
