@@ -11,7 +11,9 @@ import { LrqError } from '../../engine/errors.js';
 import { readCifarBinary, readImageFolder, normalizationFromMetadata, resolveNormalization, DEFAULT_NORMALIZATION, IDENTITY_NORMALIZATION, batches } from './index.js';
 import { encodePng, type RgbImage } from '../images.js';
 
-const CIFAR_TEST = new URL('../../../../shared/data/cifar10/cifar10-test-yoongikim-jpeg-q75.bin', import.meta.url).pathname;
+// the staged data sits beside the checkout (../shared/data); a git worktree elsewhere names it in LRQ_DATA
+const DATA = process.env['LRQ_DATA'] ?? new URL('../../../../shared/data', import.meta.url).pathname;
+const CIFAR_TEST = join(DATA, 'cifar10/cifar10-test-yoongikim-jpeg-q75.bin');
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'lrq-ds-'));
