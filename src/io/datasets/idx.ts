@@ -63,11 +63,11 @@ export function idxLabelsPath(imagesPath: string): string {
 const isGzip = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 
 /** The first bytes of a gzip stream (enough for a header), without inflating the rest. */
-function gzipPrefix(path: string, raw: Buffer, n: number): Buffer {
+function gzipPrefix(path: string, what: string, raw: Buffer, n: number): Buffer {
   try {
     return gunzipSync(raw.subarray(0, Math.min(raw.length, 4096)), { finishFlush: zlibConstants.Z_SYNC_FLUSH }).subarray(0, n);
   } catch (e) {
-    throw new LrqError(`IDX file '${path}' is not valid gzip (${(e as Error).message.split('\n')[0]})`);
+    throw new LrqError(`IDX ${what} file '${path}' is corrupt gzip (${(e as Error).message.split('\n')[0]})`);
   }
 }
 
@@ -81,7 +81,7 @@ function readIdxFile(path: string, rank: 1 | 3, what: 'images' | 'labels'): { di
   if (raw.length === 0) throw new LrqError(`IDX ${what} file '${path}' is empty`);
   const gz = isGzip(raw);
   const headerBytes = 4 + 4 * rank;
-  const head = gz ? gzipPrefix(path, raw, headerBytes) : raw.subarray(0, headerBytes);
+  const head = gz ? gzipPrefix(path, what, raw, headerBytes) : raw.subarray(0, headerBytes);
   const want = rank === 3 ? IMAGES_MAGIC : LABELS_MAGIC;
   if (head.length < 4) throw new LrqError(`IDX ${what} file '${path}' holds ${head.length} bytes${gz ? ' after decompression' : ''}, shorter than the 4-byte magic`);
   const magic = head.readUInt32BE(0);
