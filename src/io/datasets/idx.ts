@@ -95,10 +95,11 @@ function readIdxFile(path: string, rank: 1 | 3, what: 'images' | 'labels'): { di
   if (head.length < headerBytes) throw new LrqError(`IDX ${what} file '${path}' holds ${head.length} bytes${gz ? ' after decompression' : ''}, shorter than its ${headerBytes}-byte header`);
   const dims = Array.from({ length: rank }, (_, i) => head.readUInt32BE(4 + 4 * i));
   if (dims.some((d) => d === 0)) throw new LrqError(`IDX ${what} file '${path}': header dims [${dims.join(', ')}] hold a zero (no ${what})`);
-  // in doubles: 2^32-1 cubed is exact enough to compare against any real length
-  const expected = headerBytes + dims.reduce((a, b) => a * b, 1);
+  // exact in BigInt: (2^32 − 1)^3 is far past 2^53
+  const need = dims.reduce((a, b) => a * BigInt(b), 1n) + BigInt(headerBytes);
   const shape = dims.join('×');
-  if (expected > MAX_IDX_BYTES) throw new LrqError(`IDX ${what} file '${path}': header dims ${shape} need ${expected} bytes, over lrq's ${MAX_IDX_BYTES}-byte limit`);
+  if (need > BigInt(MAX_IDX_BYTES)) throw new LrqError(`IDX ${what} file '${path}': header dims ${shape} need ${need} bytes, over lrq's ${MAX_IDX_BYTES}-byte limit`);
+  const expected = Number(need);
   let buf: Buffer = raw;
   if (gz) {
     // the gzip trailer holds the decompressed length mod 2^32: a header that lies is refused before inflating
