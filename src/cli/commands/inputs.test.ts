@@ -114,3 +114,30 @@ test('lrq quantize on a grey 28×28 model: one mean/std from the model, grey syn
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('lrq eval --resize/--interpolation: defaults follow the model input, bad values are one-line errors', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lrq-resize-'));
+  try {
+    // a grey 96×96 model and a folder of 150×120 RGB images: Resize(109) + CenterCrop(96) by default
+    const model = join(dir, 'm96.onnx');
+    writeFileSync(model, greyModel({ height: 96, width: 96 }));
+    for (const c of ['a', 'b']) {
+      mkdirSync(join(dir, 'f', c), { recursive: true });
+      const png = new PNG({ width: 150, height: 120 });
+      for (let k = 0; k < 150 * 120; k++) png.data.set([(k * 7) % 256, (k * 3) % 256, c === 'a' ? 0 : 255, 255], 4 * k);
+      writeFileSync(join(dir, 'f', c, 'x.png'), PNG.sync.write(png));
+    }
+    const data = join(dir, 'f');
+    assert.equal((await runEval({ model, data, print: false })).result.n, 2);
+    assert.equal((await runEval({ model, data, resize: '96', interpolation: 'nearest', print: false })).result.n, 2);
+    await assert.rejects(runEval({ model, data, resize: 'none', print: false }), /is 150×120, the model needs 96×96/);
+    await assert.rejects(runEval({ model, data, resize: '50', print: false }), /resize shorter side 50 must be an integer of at least/);
+    await assert.rejects(runEval({ model, data, resize: 'big', print: false }), /--resize big: give the shorter side in pixels/);
+    await assert.rejects(runEval({ model, data, interpolation: 'cubic', print: false }), /--interpolation cubic: use antialias, bilinear or nearest/);
+    const small = join(dir, 'm28.onnx');
+    writeFileSync(small, greyModel());
+    await assert.rejects(runEval({ model: small, data, interpolation: 'bilinear', print: false }), /a 28×28 input is not resized by default; give --resize/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
