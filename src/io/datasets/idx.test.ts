@@ -69,6 +69,8 @@ test('IDX reader: hand-built file, plain and gzip, labels found beside it, exact
     assert.throws(() => openDataset(join(d, 't10k-images-idx3-ubyte.gz'), { normalization: { mean: [0.5], std: [0.25] }, size: [28, 28], channels: 1 }), oneLine(/holds 2×4 images, the model needs 28×28/));
     assert.throws(() => openDataset(join(d, 't10k-labels-idx1-ubyte.gz'), { normalization: { mean: [0.5], std: [0.25] }, size: [2, 4] }), oneLine(/is an IDX labels file; give the images file/));
     assert.throws(() => readIdx(join(d, 'train-images-idx3-ubyte'), { channels: 4 }), oneLine(/the model has 4 input channels/));
+    // the folder of IDX files itself: pointed at the images file
+    assert.throws(() => openDataset(d, { normalization: { mean: [0.5], std: [0.5] }, size: [2, 4], channels: 1 }), oneLine(/holds IDX files, not class subfolders; give one images file, e.g. .*t10k-images-idx3-ubyte.gz/));
   } finally {
     rmSync(d, { recursive: true });
   }

@@ -67,7 +67,11 @@ export function readImageFolder(dir: string, opts: ImageFolderOptions): ImageDat
   const channels = opts.channels ?? 3;
   if (channels !== 1 && channels !== 3) throw new LrqError(`image folder '${dir}': the model has ${channels} input channels; images decode to 1 (grey) or 3 (RGB)`);
   const classes = readdirSync(dir).filter((d) => !d.startsWith('.') && statSync(join(dir, d)).isDirectory()).sort();
-  if (classes.length === 0) throw new LrqError(`image folder '${dir}' has no class subfolders (expected ${dir}/<class>/<image>.png|jpg)`);
+  if (classes.length === 0) {
+    const idx = readdirSync(dir).filter((f) => /images[-.]idx3-ubyte(\.gz)?$/i.test(f)).sort();
+    if (idx.length) throw new LrqError(`'${dir}' holds IDX files, not class subfolders; give one images file, e.g. ${join(dir, idx[0]!)} (its labels file is found beside it)`);
+    throw new LrqError(`image folder '${dir}' has no class subfolders (expected ${dir}/<class>/<image>.png|jpg)`);
+  }
   const [h, w] = opts.size;
   const mode = opts.resize ?? defaultPreprocess(opts.size);
   if (typeof mode === 'object' && !(Number.isInteger(mode.shorter) && mode.shorter >= Math.min(h, w))) {
