@@ -10,7 +10,7 @@ export { buildExportSpec } from './method/artifacts.js';
 export { loadOnnx, GraphModule } from './io/onnx/index.js';
 export { ortEvaluate, ortRun } from './io/onnx/ort.js';
 export { exportQdq, type ExportForm, type ExportResult } from './io/onnx_export/index.js';
-export { readCifarBinary, readImageFolder, ImageDataset, type Dataset, type Normalization } from './io/datasets/index.js';
+export { readCifarBinary, readIdx, readImageFolder, ImageDataset, type Dataset, type Normalization } from './io/datasets/index.js';
 export { readSafetensors, writeSafetensors } from './io/safetensors.js';
 export { prepareQat, setCalibration, setFakeQuant, quantLayers, makeQConfig, type QConfig } from './quant/index.js';
 export { Generator } from './models/generator.js';

@@ -53,7 +53,7 @@ interface Row { method: string; wbits: number; abits: number; top1: number | nul
 const rows: Row[] = [];
 const teacher = loadOnnx(model);
 const info = describeTeacher(teacher, { model, mean: undefined as never, std: undefined as never });
-const testSet = openDataset(evalData, { normalization: info.normalization, size: info.size, numClasses: info.numClasses });
+const testSet = openDataset(evalData, { normalization: info.normalization, size: info.size, channels: info.channels, numClasses: info.numClasses });
 let fpTop1 = NaN;
 
 /** Record one method's result; top1 null with `error` when its run stopped. */

@@ -59,9 +59,11 @@ program
   .command('eval')
   .description('Top-1/top-5 and per-class accuracy of an ONNX model (FP, or exported Q/DQ through onnxruntime).')
   .requiredOption('--model <file.onnx>', 'model to evaluate')
-  .requiredOption('--data <path>', 'CIFAR binary file or image folder (one subfolder per class)')
-  .option('--mean <list>', 'normalization mean, comma-separated (default: detected)')
-  .option('--std <list>', 'normalization std, comma-separated (default: detected)')
+  .requiredOption('--data <path>', 'image folder (one subfolder per class), MNIST-style *-images-idx3-ubyte[.gz] (labels file beside it) or CIFAR-style .bin of the model\'s C×H×W')
+  .option('--mean <list>', 'normalization mean, one per model input channel (1 for grey; one value is broadcast); default: model metadata, else ImageNet\'s for RGB, none for grey')
+  .option('--std <list>', 'normalization std, comma-separated like --mean')
+  .option('--resize <n|none>', 'image folders: resize the shorter side to n, then centre-crop the model input (default: Resize(256)+CenterCrop(224) for 224² models, ⌊s/0.875⌋ for inputs ≥ 96 px, none below)')
+  .option('--interpolation <name>', 'for --resize: antialias (PIL-style bilinear, default), bilinear (no antialias) or nearest')
   .option('--batch-size <n>', 'evaluation batch size', '250')
   .option('--limit <n>', 'evaluate the first N images only')
   .option('--runtime <name>', 'lrq (our engine) or ort (onnxruntime); default: lrq when it can import the graph')
@@ -69,7 +71,8 @@ program
   .addHelpText('after', `
 Examples:
   $ lrq eval --model resnet20.onnx --data cifar10/test_batch.bin
-  $ lrq eval --model runs/r20-w4a4/model.qdq.onnx --data cifar10-test/ --runtime ort --json`)
+  $ lrq eval --model runs/r20-w4a4/model.qdq.onnx --data cifar10-test/ --runtime ort --json
+  $ lrq eval --model fmnist.onnx --data /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz --mean 0.286 --std 0.353`)
   .action(async (opts: Record<string, string | boolean | undefined>) => {
     const { runEval } = await import('./commands/eval.js');
     await runEval(opts);

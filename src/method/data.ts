@@ -1,18 +1,35 @@
-// Opening a user's dataset path for evaluation or real-data training: a CIFAR binary file or an image
-// folder, normalized like the model's input. Rule: the path decides the format; errors name the path.
+// Opening a user's dataset path for evaluation or real-data training: an image folder, an IDX (MNIST)
+// images file or a CIFAR-style binary file, read at the model's channel count and input size and
+// normalized like its input. Rule: the path decides the format; errors name the path.
 
 import { existsSync, statSync } from 'node:fs';
 import { LrqError } from '../engine/errors.js';
 import { type ImageDataset, type Normalization, readCifarBinary, readImageFolder } from '../io/datasets/index.js';
+import { isIdxImagesPath, isIdxLabelsPath, readIdx } from '../io/datasets/idx.js';
+import type { ShorterCrop } from '../io/datasets/imageFolder.js';
 
-/** Open `path` as a CIFAR binary file (a file) or an image folder (a directory of class folders). */
-export function openDataset(path: string, opts: { normalization: Normalization; size: [number, number]; numClasses?: number; limit?: number }): ImageDataset {
+/** What openDataset needs to know about the model and the run. */
+export interface OpenDatasetOptions {
+  normalization: Normalization;
+  /** The model's input [height, width]. */
+  size: [number, number];
+  /** The model's input channels (default: the normalization's length, 3 for a 3-value one). */
+  channels?: number;
+  numClasses?: number;
+  limit?: number;
+  /** Image folders: the resize before the model-size crop (default: defaultPreprocess of the size). */
+  resize?: ShorterCrop | 'none';
+}
+
+/**
+ * Open `path`: a directory → image folder (dir/<class>/<image>); `*idx3-ubyte[.gz]` → IDX with its labels
+ * file beside it; any other file (`.bin`) → CIFAR-style binary records of the model's [C, H, W].
+ */
+export function openDataset(path: string, opts: OpenDatasetOptions): ImageDataset {
   if (!existsSync(path)) throw new LrqError(`dataset '${path}' does not exist`);
-  if (statSync(path).isDirectory()) {
-    return readImageFolder(path, { size: opts.size, normalization: opts.normalization });
-  }
-  if (opts.size[0] !== 32 || opts.size[1] !== 32) {
-    throw new LrqError(`dataset '${path}': CIFAR binary files hold 32×32 images but the model expects ${opts.size[0]}×${opts.size[1]} (use an image folder)`);
-  }
-  return readCifarBinary(path, { normalization: opts.normalization, numClasses: opts.numClasses, limit: opts.limit });
+  const channels = opts.channels ?? opts.normalization.mean.length;
+  const { normalization, size, numClasses, limit } = opts;
+  if (statSync(path).isDirectory()) return readImageFolder(path, { size, channels, normalization, resize: opts.resize });
+  if (isIdxImagesPath(path) || isIdxLabelsPath(path)) return readIdx(path, { size, channels, normalization, numClasses, limit });
+  return readCifarBinary(path, { shape: [channels, size[0], size[1]], normalization, numClasses, limit });
 }

@@ -9,7 +9,7 @@ import { LrqError } from '../engine/errors.js';
 import { backend } from '../engine/backend.js';
 import { Rng } from '../engine/random.js';
 import { loadOnnx, type GraphModule } from '../io/onnx/index.js';
-import { DEFAULT_NORMALIZATION, normalizationFromMetadata, type Normalization, type ImageDataset } from '../io/datasets/index.js';
+import { resolveNormalization, type Normalization, type ImageDataset } from '../io/datasets/index.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { Generator } from '../models/generator.js';
@@ -79,7 +79,7 @@ export function describeTeacher(teacher: GraphModule, cfg: Pick<QuantizeConfig, 
   const fc = teacher.getSubmodule(teacher.classifierPath) as Linear;
   const numClasses = fc.weight.shape[0]!;
   const channels = s[1];
-  const normalization = cfg.mean && cfg.std ? { mean: cfg.mean, std: cfg.std } : normalizationFromMetadata(teacher.metadata) ?? DEFAULT_NORMALIZATION;
+  const normalization = resolveNormalization(teacher.metadata, cfg.mean && cfg.std ? { mean: cfg.mean, std: cfg.std } : null, channels); // one mean/std per input channel
   return { channels, size: [s[2], s[3]], numClasses, normalization };
 }
 
@@ -145,8 +145,8 @@ async function quantizeLocked(opts: QuantizeOptions, runDir: string, interrupt: 
   const teacher = loadOnnx(cfg.model);
   const info = describeTeacher(teacher, cfg);
   // --eval-limit takes images spread over the whole file (test sets are often stored class by class).
-  const evalSet = cfg.evalData ? openDataset(cfg.evalData, { normalization: info.normalization, size: info.size, numClasses: info.numClasses }).spread(cfg.evalLimit) : null;
-  const calibSet: ImageDataset | null = cfg.calibData ? openDataset(cfg.calibData, { normalization: info.normalization, size: info.size, numClasses: info.numClasses }) : null;
+  const evalSet = cfg.evalData ? openDataset(cfg.evalData, { normalization: info.normalization, size: info.size, channels: info.channels, numClasses: info.numClasses }).spread(cfg.evalLimit) : null;
+  const calibSet: ImageDataset | null = cfg.calibData ? openDataset(cfg.calibData, { normalization: info.normalization, size: info.size, channels: info.channels, numClasses: info.numClasses }) : null;
   if (!cfg.resume) writeFileAtomic(cfgPath, JSON.stringify({ ...cfg, resume: false, preset: opts.preset ?? DEFAULT_PRESET, modelSha256: fileSha256(cfg.model) }, null, 2) + '\n');
   progress.message(`lrq: ${cfg.method}${calibSet ? ' (real-data mode)' : ''} W${cfg.wbits}A${cfg.abits}, ${cfg.epochs}×${cfg.itersPerEpoch} iterations at batch ${cfg.batchSize}, backend ${backend().name} (${backend().threads()} threads) → ${runDir}`);
 

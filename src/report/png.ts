@@ -1,5 +1,6 @@
 // PNG encoding of synthetic images: de-normalize (x·std + mean, clamped to [0, 1]) and lay out a
-// class-by-column grid. Rule: pure function of its inputs (no file I/O), so tests can check pixels.
+// class-by-column grid; 1-channel images become grey pixels (R = G = B). Rule: pure function of its
+// inputs (no file I/O), so tests can check pixels.
 
 import { PNG } from 'pngjs';
 import { LrqError } from '../engine/errors.js';
@@ -20,7 +21,8 @@ export function synthGrid(images: Float32Array, shape: readonly number[], labels
   if (shape.length !== 4 || N * C * H * W !== images.length) throw new LrqError(`synthGrid: shape [${shape.join(', ')}] does not match ${images.length} values`);
   if (C !== 1 && C !== 3) throw new LrqError(`synthGrid: ${C} channels (need 1 or 3)`);
   if (labels.length !== N) throw new LrqError(`synthGrid: ${labels.length} labels for ${N} images`);
-  if (mean.length !== C || std.length !== C) throw new LrqError(`synthGrid: mean/std need ${C} values`);
+  // one mean/std per channel; a single value serves every channel
+  if ((mean.length !== C && mean.length !== 1) || (std.length !== C && std.length !== 1)) throw new LrqError(`synthGrid: ${C}-channel images need ${C} mean/std value${C === 1 ? '' : 's'} (or one), got mean [${mean.join(', ')}] std [${std.join(', ')}]`);
   const classes = [...new Set(Array.from(labels))].sort((a, b) => a - b);
   const rows = classes.map((c) => Array.from({ length: N }, (_, i) => i).filter((i) => labels[i] === c).slice(0, perClass));
   const cols = Math.max(1, ...rows.map((r) => r.length));
@@ -40,7 +42,7 @@ export function synthGrid(images: Float32Array, shape: readonly number[], labels
           const o = ((y0 + y) * width + (x0 + x)) * 4;
           for (let ch = 0; ch < 3; ch++) {
             const c = C === 1 ? 0 : ch;
-            const v = images[((img * C + c) * H + sy) * W + sx]! * std[c]! + mean[c]!;
+            const v = images[((img * C + c) * H + sy) * W + sx]! * std[std.length === 1 ? 0 : c]! + mean[mean.length === 1 ? 0 : c]!;
             png.data[o + ch] = Math.round(Math.min(1, Math.max(0, Number.isFinite(v) ? v : 0)) * 255);
           }
           png.data[o + 3] = 255;

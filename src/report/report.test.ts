@@ -93,6 +93,43 @@ test('synthGrid: one row per class, de-normalized pixels, white gaps', () => {
   assert.throws(() => synthGrid(images, [12, 3, 32, 31], labels, MEAN, STD, 2), LrqError);
 });
 
+test('synthGrid with 1 channel (28×28 grey, one mean/std): grey pixels R = G = B, de-normalized; report embeds it', () => {
+  const n = 6, H = 28, W = 28, M = [0.286], S = [0.353];
+  const images = new Float32Array(n * H * W);
+  for (let i = 0; i < images.length; i++) images[i] = Math.sin(i * 0.37) * 1.6; // some values clamp at 0 or 1
+  const labels = [0, 1, 2, 0, 1, 2];
+  const png = PNG.sync.read(synthGrid(images, [n, 1, H, W], labels, M, S, 2, { scale: 2, gap: 2 }));
+  assert.equal(png.width, 2 * 56 + 3 * 2);
+  assert.equal(png.height, 3 * 56 + 4 * 2);
+  let clamped = 0;
+  // image 4 = class 1's second image: row 1, column 1; source pixel (x=9, y=20) → grid (2+56+2 + 2·9, 2+56+2 + 2·20)
+  for (const [img, row, col] of [[0, 0, 0], [4, 1, 1], [5, 2, 1]] as const) {
+    for (let y = 0; y < H; y += 3) for (let x = 0; x < W; x += 5) {
+      const v = images[(img * H + y) * W + x]! * S[0]! + M[0]!;
+      if (v <= 0 || v >= 1) clamped++;
+      const want = Math.round(Math.min(1, Math.max(0, v)) * 255);
+      const o = ((2 + row * 58 + 2 * y + 1) * png.width + (2 + col * 58 + 2 * x + 1)) * 4;
+      assert.deepEqual([...png.data.subarray(o, o + 4)], [want, want, want, 255], `image ${img} (${x}, ${y})`);
+    }
+  }
+  assert.ok(clamped > 0);
+  // 3 values for 1 channel are refused; 1 value for 3 channels serves every channel
+  assert.throws(() => synthGrid(images, [n, 1, H, W], labels, MEAN, STD, 2), (e: Error) => e instanceof LrqError && /1-channel images need 1 mean\/std value \(or one\)/.test(e.message));
+  const rgb = fakeImages(3, 3);
+  const a = synthGrid(rgb.images, [3, 3, 32, 32], rgb.labels, [0.5], [0.25], 1, { scale: 1 });
+  const b = synthGrid(rgb.images, [3, 3, 32, 32], rgb.labels, [0.5, 0.5, 0.5], [0.25, 0.25, 0.25], 1, { scale: 1 });
+  assert.ok(a.equals(b));
+  // the report of a run whose synthetic images are grey renders the grid (quantize used to die here)
+  const dir = mkdtempSync(join(tmpdir(), 'lrq-report-grey-'));
+  try {
+    writeSynth(dir, { images, shape: [n, 1, H, W], labels, mean: M, std: S });
+    const html = readFileSync(writeReport(dir), 'utf8');
+    assert.match(html, /data:image\/png;base64,/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('niceTicks and smoothing', () => {
   assert.deepEqual(niceTicks(0, 100), [0, 20, 40, 60, 80, 100]);
   assert.deepEqual(niceTicks(0.13, 0.61, 5), [0.2, 0.3, 0.4, 0.5, 0.6]);

@@ -11,6 +11,8 @@ import { Rng } from '../../src/engine/random.js';
 import { onnx, type ModelProto } from '../../src/io/onnx/proto.js';
 import type onnxProto from 'onnx-proto';
 import { encodePng } from '../../src/io/images.js';
+import { gzipSync } from 'node:zlib';
+import { greyModel } from '../../test/grey_model.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 // the staged data sits beside the checkout (../shared/data); a git worktree elsewhere names it in LRQ_DATA
@@ -34,8 +36,8 @@ export interface Materialized {
   /** Short name of the mutation (for the summary). */
   mutation: string;
   kind: 'onnx' | 'data' | 'idx';
-  /** `eval`: runEval(model, data); `import`: loadOnnx(model) + forward on a batch of the declared input. */
-  mode: 'eval' | 'import' | 'idx';
+  /** `eval`: runEval(model, data) (IDX cases too, with a grey 28×28 model); `import`: loadOnnx(model) + forward on a batch of the declared input. */
+  mode: 'eval' | 'import';
   model: string;
   data: string;
 }
@@ -560,7 +562,14 @@ export function dataMutant(seed: number, index: number, dir: string): { path: st
   return { path: root, mutation: `image.${name}` };
 }
 
-/** IDX (MNIST) file pairs whose headers lie: magic, dtype code, rank and dims against the payload. */
+/** IDX mutations: headers that lie (dims, rank, dtype, magic, counts), payload and label faults, gzip faults. */
+const IDX_MUTATIONS = ['valid', 'dims_huge', 'dims_short', 'dims_long', 'rank', 'dtype', 'magic', 'label_count', 'label_range', 'zero_dim', 'truncated', 'empty',
+  'labels_missing', 'labels_magic', 'gz_flip', 'gz_truncated', 'gz_trailer', 'gz_lie', 'gz_labels_flip', 'gz_garbage'] as const;
+
+/**
+ * IDX (MNIST) file pairs, 8 images of 28×28, named like the real files (optional train-/t10k- prefix, either
+ * file gzip or plain), with one mutation from IDX_MUTATIONS; evaluated by `lrq eval` with a grey 28×28 model.
+ */
 export function idxMutant(seed: number, index: number, dir: string): { path: string; mutation: string } {
   const r = new R(caseRng(seed, index, 0x1d8));
   mkdirSync(dir, { recursive: true });
@@ -573,11 +582,13 @@ export function idxMutant(seed: number, index: number, dir: string): { path: str
     dims.forEach((d, i) => b.writeUInt32BE(d >>> 0, 4 + 4 * i));
     return b;
   };
-  let imgDims = [n, h, w], lblDims = [n], imgType = 0x08, lblType = 0x08, payload = n * h * w, lblPayload = n;
-  const muts = ['dims_huge', 'dims_short', 'dims_long', 'rank', 'dtype', 'magic', 'label_count', 'label_range', 'zero_dim', 'truncated', 'empty'];
-  const mutation = r.pick(muts);
+  let imgDims = [n, h, w], lblDims = [n], imgType = 0x08, lblRank = 1, payload = n * h * w;
+  const mutation = r.pick(IDX_MUTATIONS);
   let magic0 = 0;
-  let labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
+  const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
+  let imgGz = r.chance(0.5), lblGz = r.chance(0.5);
+  if (mutation.startsWith('gz_')) imgGz = true;
+  if (mutation === 'gz_labels_flip') lblGz = true;
   switch (mutation) {
     case 'dims_huge': imgDims = [r.pick([2 ** 32 - 1, 1e6, 60000]), r.pick([28, 65535]), r.pick([28, 65535])]; break;
     case 'dims_short': payload -= r.range(1, 700); break;
@@ -587,17 +598,43 @@ export function idxMutant(seed: number, index: number, dir: string): { path: str
     case 'magic': magic0 = r.pick([1, 0xffff, 0x0801]); break;
     case 'label_count': lblDims = [n + r.pick([-3, 1, 1000])]; break;
     case 'label_range': labels[r.int(n)] = r.pick([10, 255]); break;
+    case 'labels_magic': lblRank = r.pick([0, 2, 3]); break;
     case 'zero_dim': imgDims = [0, h, w]; payload = 0; break;
     case 'truncated': payload = 0; break;
-    case 'empty': break;
+    case 'gz_lie': imgDims = [r.pick([n + 1, n - 1, 60000, 2 ** 32 - 1]), h, w]; break;
+    default: break;
   }
   const img = Buffer.concat([header(imgType, imgDims), Buffer.from(Uint8Array.from({ length: Math.max(0, payload) }, () => r.int(256)))]);
   if (magic0) img.writeUInt16BE(magic0 & 0xffff, 0);
-  const lbl = Buffer.concat([header(lblType, lblDims), Buffer.from(labels.subarray(0, lblPayload))]);
-  lblType = lblType + 0;
-  writeFileSync(join(dir, 'images-idx3-ubyte'), mutation === 'empty' ? new Uint8Array() : img);
-  writeFileSync(join(dir, 'labels-idx1-ubyte'), lbl);
-  return { path: join(dir, 'images-idx3-ubyte'), mutation: `idx.${mutation}` };
+  const lblHeader = header(0x08, lblRank === 1 ? lblDims : new Array<number>(lblRank).fill(n));
+  const lbl = Buffer.concat([lblHeader, Buffer.from(labels)]);
+  let imgBytes: Uint8Array = imgGz ? gzipSync(img) : img;
+  let lblBytes: Uint8Array = lblGz ? gzipSync(lbl) : lbl;
+  const flip = (b: Uint8Array) => {
+    const out = Uint8Array.from(b);
+    const k = r.range(1, 6);
+    for (let i = 0; i < k; i++) out[r.range(10, out.length - 1)]! ^= 1 << r.int(8);
+    return out;
+  };
+  switch (mutation) {
+    case 'empty': imgBytes = new Uint8Array(); break;
+    case 'gz_flip': imgBytes = flip(imgBytes); break;
+    case 'gz_truncated': imgBytes = imgBytes.subarray(0, r.range(0, imgBytes.length - 1)); break;
+    case 'gz_trailer': {
+      const b = Buffer.from(imgBytes);
+      b.writeUInt32LE(r.pick([0, 1, 0xffffffff, b.readUInt32LE(b.length - 4) + 1]), b.length - 4);
+      imgBytes = b;
+      break;
+    }
+    case 'gz_labels_flip': lblBytes = flip(lblBytes); break;
+    case 'gz_garbage': imgBytes = Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.from(Uint8Array.from({ length: r.range(0, 200) }, () => r.int(256)))]); break;
+    default: break;
+  }
+  const prefix = r.pick(['', 'train-', 't10k-']);
+  const imgPath = join(dir, `${prefix}images-idx3-ubyte${imgGz ? '.gz' : ''}`);
+  writeFileSync(imgPath, imgBytes);
+  if (mutation !== 'labels_missing') writeFileSync(join(dir, `${prefix}labels-idx1-ubyte${lblGz ? '.gz' : ''}`), lblBytes);
+  return { path: imgPath, mutation: `idx.${mutation}` };
 }
 
 /** Write case `id` (`onnx:S:I`, `data:S:I` or `idx:S:I`) under `dir`; returns what to run. */
@@ -616,7 +653,9 @@ export function materialize(id: string, dir: string): Materialized {
     return { id, mutation, kind, mode: 'eval', model: DATA_MODEL, data: path };
   }
   const { path, mutation } = idxMutant(seed, index, dir);
-  return { id, mutation, kind: 'idx', mode: 'idx', model: DATA_MODEL, data: path };
+  const model = join(dir, 'grey28.onnx');
+  writeFileSync(model, greyModel());
+  return { id, mutation, kind: 'idx', mode: 'eval', model, data: path };
 }
 
 /** 20 CIFAR test records (two per class) for evaluating an ONNX mutant. */

@@ -22,7 +22,7 @@ export interface FuzzOptions {
   onnx: number;
   data: number;
   idx: number;
-  /** Cases (taken evenly from the ONNX and dataset lists) also run through the CLI in a child process. */
+  /** Cases (taken evenly from the ONNX, dataset and IDX lists) also run through the CLI in a child process. */
   cli: number;
   workers: number;
   /** Per-case wall-clock limit (ms); in-process cases and CLI runs alike. */
@@ -183,8 +183,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
   try {
     const ids = o.cases ?? caseIds(o);
     const records = await runInWorkers(ids, o, scratch);
-    // CLI sample: spread over the ONNX and dataset cases
-    const pool = ids.filter((id) => !id.startsWith('idx:'));
+    // CLI sample: spread over the ONNX, dataset and IDX cases
+    const pool = ids;
     const k = Math.min(o.cli, pool.length);
     const cliIds = Array.from({ length: k }, (_, i) => pool[Math.floor((i * pool.length) / k)]!);
     let ci = 0;

@@ -1,9 +1,10 @@
 // Labelled image datasets held as 8-bit CHW pixels and served as normalized NCHW float32 batches.
-// Rule: pixels stay uint8 in memory (10,000 CIFAR images = 30 MB); normalization happens per batch.
+// Rule: pixels stay uint8 in memory (10,000 CIFAR images = 30 MB); normalization happens per batch, with
+// one mean/std per channel (a single value is broadcast; the default follows the channel count).
 
 import { Tensor } from '../../engine/tensor.js';
 import { LrqError } from '../../engine/errors.js';
-import { type Normalization, DEFAULT_NORMALIZATION, checkNormalization, normalizationTables } from './normalize.js';
+import { type Normalization, defaultNormalization, fitNormalization, normalizationTables } from './normalize.js';
 
 /** One batch: inputs [n, c, h, w] and integer labels. */
 export interface Batch {
@@ -37,16 +38,16 @@ export class ImageDataset implements Dataset {
     readonly labels: Int32Array,
     shape: readonly [number, number, number],
     readonly numClasses: number,
-    normalization: Normalization = DEFAULT_NORMALIZATION,
+    /** Per-channel mean/std (default: defaultNormalization of the channel count). */
+    normalization?: Normalization,
     /** Optional class names (image folders: the subfolder names). */
     readonly classNames?: readonly string[],
   ) {
     this.imageShape = shape;
     const per = shape[0] * shape[1] * shape[2];
     if (pixels.length !== labels.length * per) throw new LrqError(`dataset: ${pixels.length} pixels do not hold ${labels.length} images of [${shape.join(', ')}]`);
-    checkNormalization(normalization, shape[0]);
-    this.normalization = normalization;
-    this.tables = normalizationTables(normalization);
+    this.normalization = fitNormalization(normalization ?? defaultNormalization(shape[0]), shape[0]);
+    this.tables = normalizationTables(this.normalization);
   }
 
   get size(): number {
