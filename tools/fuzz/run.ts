@@ -244,13 +244,22 @@ function parseArgs(argv: string[]): FuzzOptions & { verbose: boolean } {
     else if (a === '--mem') o.memMb = Number(v());
     else if (a === '--case') (o.cases ??= []).push(v());
     else if (a === '--verbose') o.verbose = true;
-    else throw new Error(`unknown option ${a} (use --seed, --onnx, --data, --idx, --cli, --workers, --timeout s, --mem MB, --case id, --verbose)`);
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write('npm run fuzz -- [--seed N] [--onnx N] [--data N] [--idx N] [--cli N] [--workers N] [--timeout s] [--mem MB] [--case id] [--verbose]\n  defaults: seed 1, 1000 ONNX, 250 dataset, 60 IDX and 60 CLI mutants, 2 workers, 60 s and 3072 MB per case\n');
+      process.exit(0);
+    } else throw new Error(`unknown option ${a} (use --seed, --onnx, --data, --idx, --cli, --workers, --timeout s, --mem MB, --case id, --verbose)`);
   }
   return o;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const o = parseArgs(process.argv.slice(2));
+  let o: ReturnType<typeof parseArgs>;
+  try {
+    o = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`fuzz: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
   if (o.cases) o.cli = o.cases.length;
   o.log = (s) => process.stderr.write(s + '\n');
   const s = await runFuzz(o);

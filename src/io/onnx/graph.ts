@@ -419,11 +419,17 @@ export class GraphModule extends Module {
 
   /** Which runtime edges carry float tensors (vs integer shape values) on input `x` (one no-grad eval forward). */
   traceFloatEdges(x: Tensor): Set<string> {
-    const out = new Set<string>();
+    return new Set([...this.traceEdges(x)].filter(([, e]) => e.float).map(([n]) => n));
+  }
+
+  /** Every runtime edge's kind (float tensor or integer values) and shape on input `x` (one no-grad eval forward). */
+  traceEdges(x: Tensor): Map<string, { float: boolean; shape: number[]; ints?: number[] }> {
+    const out = new Map<string, { float: boolean; shape: number[]; ints?: number[] }>();
     const was = this.training;
     this.eval();
     this.valueObserver = (name, v) => {
-      if (v instanceof Tensor) out.add(name);
+      const small = !(v instanceof Tensor) && v.size <= 64;
+      out.set(name, { float: v instanceof Tensor, shape: [...v.shape], ...(small ? { ints: [...(v as IntTensor).data].map(Number) } : {}) });
     };
     try {
       noGrad(() => this.forward(x));

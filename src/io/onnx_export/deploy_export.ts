@@ -11,7 +11,9 @@ import * as ort from 'onnxruntime-node';
 import { LrqError } from '../../engine/errors.js';
 import { onnx, readModelProto, toNum, type NodeProto } from '../onnx/proto.js';
 import { INT32, INT8, UINT8 } from './containers.js';
-import { defaultOpset, floatTensor, GraphEditor, intAttr, intTensor } from './graph_edit.js';
+import { defaultOpset, floatTensor, GraphEditor, int64Tensor, intAttr, intTensor } from './graph_edit.js';
+import { Tensor } from '../../engine/tensor.js';
+import { loadOnnx, type GraphModule } from '../onnx/index.js';
 import { activationQdq } from './qparams.js';
 import { gdfqCode, gdfqGrid, type ExportSpec } from './spec.js';
 import { sizeReport } from './size.js';
@@ -64,6 +66,14 @@ export async function exportDeploy(originalOnnxPath: string, spec: ExportSpec, o
     if (oldBias && ed.inits.has(oldBias) && ed.consumers(oldBias).length === 0) ed.removeInit(oldBias);
     for (const p of (bn.input ?? []).slice(1)) if (ed.inits.has(p) && ed.consumers(p).length === 0) ed.removeInit(p);
   }
+
+  // 1b. channel shuffles (Reshape [N,g,C/g,H,W] → Transpose 0,2,1,3,4 → Reshape [N,C,H,W]) become one
+  //     Gather of channels: the same permutation, but onnxruntime's uint8 5-D Transpose is 4× slower than
+  //     float's, and the shape arithmetic feeding the Reshapes goes away with it
+  const traced = traceOriginal(originalOnnxPath);
+  const shuffles = traced ? rewriteChannelShuffles(ed, traced[0]) : 0;
+  const folded = traced ? foldShapeValues(ed, traced[0], traced[1]) : 0;
+  if (shuffles || folded) removeDeadNodes(ed);
 
   // 2. Q/DQ on every quantized edge (uint8: the container onnxruntime's kernels take for activations)
   const qOf = new Map<string, EdgeQ>();
@@ -193,6 +203,89 @@ export async function exportDeploy(originalOnnxPath: string, spec: ExportSpec, o
     path: outPath, form: 'int8', opset, fileBytes, weights, activations, bnFolded: (spec.folded ?? []).length,
     size: sizeReport(fp32Total, weightBits, activations.length, fileBytes), fusion,
   };
+}
+
+/** Channel shuffles → Gather(axis 1) with the constant permutation o ↦ (o mod g)·(C/g) + ⌊o/g⌋; returns the count. */
+type Traced = ReturnType<GraphModule['traceEdges']>;
+
+/** Edge kinds, shapes and small integer values of the original graph at batch 1 and batch 2 (null: no static input shape). */
+function traceOriginal(originalOnnxPath: string): [Traced, Traced] | null {
+  const g = loadOnnx(originalOnnxPath, { requireBatchNorm: false });
+  const at = (n: number) => {
+    const shape = g.inputShape.map((d, i) => d ?? (i === 0 ? n : NaN));
+    return shape.some((d) => !Number.isFinite(d)) ? null : g.traceEdges(new Tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape));
+  };
+  const a = at(1), b = at(2);
+  return a && b ? [a, b] : null;
+}
+
+/**
+ * Integer inputs computed at run time from shapes (Slice bounds, Reshape targets, …) that do not depend on
+ * the batch size (equal at batch 1 and 2) become constants: onnxruntime then folds them and can move its
+ * layout transposes through the Slices. Returns the count.
+ */
+function foldShapeValues(ed: GraphEditor, one: Traced, two: Traced): number {
+  let n = 0;
+  const made = new Map<string, string>();
+  for (const node of ed.graph.node ?? []) {
+    if (node.opType === 'Shape') continue;
+    (node.input ?? []).forEach((inp, slot) => {
+      if (slot === 0 || !inp || ed.inits.has(inp)) return;
+      const a = one.get(inp), b = two.get(inp);
+      if (!a || !b || a.float || !a.ints || !b.ints || a.ints.join(',') !== b.ints.join(',') || a.shape.join(',') !== b.shape.join(',')) return;
+      let c = made.get(inp);
+      if (!c) {
+        c = ed.unique(`${inp}_const`);
+        const t = int64Tensor(c, a.ints);
+        t.dims = a.shape;
+        ed.addInit(t);
+        made.set(inp, c);
+      }
+      node.input![slot] = c;
+      n++;
+    });
+  }
+  return n;
+}
+
+function rewriteChannelShuffles(ed: GraphEditor, edges: Traced): number {
+  const transposes = (ed.graph.node ?? []).filter((n) => n.opType === 'Transpose' && (n.attribute?.find((a) => a.name === 'perm')?.ints ?? []).map(toNum).join(',') === '0,2,1,3,4');
+  let n = 0;
+  for (const t of transposes) {
+    const r1 = ed.producer(t.input?.[0] ?? '');
+    const uses = ed.consumers(t.output?.[0] ?? '');
+    const r2 = uses.length === 1 ? uses[0]!.node : undefined;
+    if (!r1 || r1.opType !== 'Reshape' || !r2 || r2.opType !== 'Reshape' || ed.consumers(r1.output![0]!).length !== 1) continue;
+    const x = edges.get(r1.input![0]!)?.shape, mid = edges.get(r1.output![0]!)?.shape, y = edges.get(r2.output![0]!)?.shape;
+    if (!x || !mid || !y || x.length !== 4 || mid.length !== 5 || x.join(',') !== y.join(',')) continue;
+    const [, C, H, W] = x as [number, number, number, number];
+    const [, groups, per, mh, mw] = mid as [number, number, number, number, number];
+    if (groups * per !== C || mh !== H || mw !== W) continue;
+    const perm = Array.from({ length: C }, (_, o) => (o % groups) * per + Math.floor(o / groups));
+    const idx = ed.unique(`${t.name}_channel_permutation`);
+    ed.addInit(int64Tensor(idx, perm));
+    const gather = ed.node('Gather', `${t.name}_as_Gather`, [r1.input![0]!, idx], [r2.output![0]!], [intAttr('axis', 1)]);
+    const list = ed.graph.node ?? [];
+    list.splice(list.indexOf(r2), 1, gather);
+    ed.graph.node = list.filter((m) => m !== r1 && m !== t);
+    n++;
+  }
+  return n;
+}
+
+/** Drop nodes none of whose outputs is read (shape arithmetic left behind by a rewrite), to a fixed point. */
+function removeDeadNodes(ed: GraphEditor): void {
+  const outputs = new Set((ed.graph.output ?? []).map((o) => o.name ?? ''));
+  for (;;) {
+    const read = new Set<string>();
+    for (const n of ed.graph.node ?? []) for (const i of n.input ?? []) read.add(i);
+    const before = (ed.graph.node ?? []).length;
+    ed.graph.node = (ed.graph.node ?? []).filter((n) => (n.output ?? []).some((o) => o && (read.has(o) || outputs.has(o))));
+    if (ed.graph.node.length === before) break;
+  }
+  const read = new Set<string>();
+  for (const n of ed.graph.node ?? []) for (const i of n.input ?? []) read.add(i);
+  for (const name of [...ed.inits.keys()]) if (!read.has(name) && !outputs.has(name)) ed.removeInit(name);
 }
 
 /** QuantizeLinear(x) → DequantizeLinear → `out`, uint8 per tensor. */

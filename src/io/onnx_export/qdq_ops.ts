@@ -17,6 +17,7 @@ export const ACTIVATION_OPS: ReadonlySet<string> = new Set(['Relu', 'Clip']);
 export const PASS_OPS: ReadonlySet<string> = new Set([
   'Identity', 'Reshape', 'Flatten', 'Transpose', 'Squeeze',
   'Unsqueeze', 'Slice', 'Split', 'MaxPool', 'Pad', 'Dropout', 'DepthToSpace', 'SpaceToDepth', 'Tile', 'Expand',
+  'Gather' /* of constant indices along a data axis (the export's channel-shuffle rewrite) */,
 ]);
 
 /** Ops with an integer kernel that requantize (own output quantizer): QLinearAdd/Concat/AveragePool/… */
