@@ -29,17 +29,39 @@ function rgbaToRgb(rgba: Uint8Array, n: number): Uint8Array {
   return out;
 }
 
+/** Largest image decoded (pixels): a header that claims more is refused before any pixel buffer exists. */
+export const MAX_IMAGE_PIXELS = 50_000_000;
+
+/** Width and height of a JPEG from its first SOF marker (null when none is found). */
+function jpegSize(b: Uint8Array): [number, number] | null {
+  let i = 2;
+  while (i + 9 < b.length) {
+    if (b[i] !== 0xff) return null;
+    const m = b[i + 1]!;
+    if (m === 0xd8 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) { i += 2; continue; }
+    const len = (b[i + 2]! << 8) | b[i + 3]!;
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) return [(b[i + 7]! << 8) | b[i + 8]!, (b[i + 5]! << 8) | b[i + 6]!];
+    i += 2 + len;
+  }
+  return null;
+}
+
 /** Decode PNG or JPEG bytes (format sniffed from the magic number) into RGB; `name` is for errors. */
 export function decodeImage(bytes: Uint8Array, name: string): RgbImage {
   const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const isJpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
+  // sizes from the header first: pngjs and jpeg-js allocate what the header claims
+  const size = isPng && bytes.length >= 24
+    ? [new DataView(bytes.buffer, bytes.byteOffset + 16, 8).getUint32(0), new DataView(bytes.buffer, bytes.byteOffset + 16, 8).getUint32(4)]
+    : isJpeg ? jpegSize(bytes) : null;
+  if (size && size[0]! * size[1]! > MAX_IMAGE_PIXELS) throw new LrqError(`image '${name}': its header claims ${size[0]}×${size[1]} pixels, more than lrq decodes (${MAX_IMAGE_PIXELS / 1e6} MP)`);
   try {
     if (isPng) {
       const png = pngjs.PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       return { width: png.width, height: png.height, data: rgbaToRgb(png.data, png.width * png.height) };
     }
     if (isJpeg) {
-      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6, maxMemoryUsageInMB: 1024 });
       return { width: img.width, height: img.height, data: rgbaToRgb(img.data, img.width * img.height) };
     }
   } catch (e) {

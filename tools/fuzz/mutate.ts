@@ -110,10 +110,13 @@ type Mut = (r: R, m: ModelProto) => void;
 type AnyObj = Record<string, unknown>;
 
 function inits(m: ModelProto): onnxProto.onnx.ITensorProto[] {
-  return m.graph!.initializer ?? [];
+  return m.graph?.initializer ?? [];
 }
 function nodes(m: ModelProto): onnxProto.onnx.INodeProto[] {
-  return m.graph!.node ?? [];
+  // a graph removed by an earlier mutation of the same case comes back empty, so later mutations still apply
+  m.graph ??= { node: [] };
+  m.graph.node ??= [];
+  return m.graph.node;
 }
 function anyInit(r: R, m: ModelProto): onnxProto.onnx.ITensorProto | undefined {
   const t = inits(m);
@@ -521,7 +524,7 @@ const IMAGE_MUT: Record<string, (r: R, file: string) => void> = {
   wrong_extension: (_r, f) => writeFileSync(f, f.endsWith('.png') ? jpegBytes(cifarImage(3)) : encodePng(cifarImage(3))),
   directory_named_image: (_r, f) => {
     writeFileSync(f + '.tmp', '');
-    mkdirSync(f.replace(/\.(png|jpg)$/, '_d.png'));
+    mkdirSync(f.replace(/\.(png|jpg)$/, '_d.png'), { recursive: true });
   },
 };
 

@@ -274,7 +274,9 @@ export class GraphModule extends Module {
         conv.param('weight')!.data.set(w.data);
         this.bindState(inputs[1], `${path}.weight`);
         if (hasBias) {
-          conv.param('bias')!.data.set(this.constTensor(inputs[2], ctx, 'bias').data);
+          const b = this.constTensor(inputs[2], ctx, 'bias');
+          if (b.size !== oc) throw new LrqError(`${ctx.where}: bias of shape [${b.shape.join(', ')}] is not a per-output vector of ${oc}`);
+          conv.param('bias')!.data.set(b.data);
           this.bindState(inputs[2], `${path}.bias`);
         }
         return conv;
