@@ -97,9 +97,8 @@ export function buildExportSpec(student: GraphModule, metadata: Record<string, s
       const init = student.stateToInitializer.get(`${path}.weight`);
       if (!init) continue;
       if (deploy) {
+        // per output feature: the exporter finds the ONNX axis (0 for Conv / Gemm transB=1, 1 for MatMul / Gemm transB=0)
         const r = m.ranges();
-        const t = student.transposedWeights.has(path);
-        if (t) throw new LrqError(`export: deploy scheme: weight '${init}' is stored transposed (MatMul or Gemm transB=0), not supported yet`);
         weights.set(init, { bits: m.weightBits, lo: r.lo, hi: r.hi });
       } else weights.set(init, { bits: m.weightBits });
     } else if (m instanceof ActFakeQuant) {
