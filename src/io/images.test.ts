@@ -57,3 +57,14 @@ test('Resize(shorter) + CenterCrop: torchvision sizes and offsets (Python round 
   assert.throws(() => resizeShorterCrop(pattern(), 3, 4, 4), (e: Error) => e instanceof LrqError && /smaller than the 4×4 crop/.test(e.message));
   assert.throws(() => cropImage(pattern(), 5, 0, 4, 4), /does not fit an image of 9×7/);
 });
+
+test('an image header claiming more than 50 MP is refused before decoding (PNG IHDR and JPEG SOF)', async () => {
+  const { decodeImage, encodePng } = await import('./images.js');
+  const png = Buffer.from(encodePng({ width: 2, height: 2, data: new Uint8Array(12) }));
+  png.writeUInt32BE(20000, 16);
+  png.writeUInt32BE(20000, 20);
+  assert.throws(() => decodeImage(png, 'big.png'), (e: unknown) => e instanceof LrqError && /header claims 20000×20000 pixels/.test(e.message));
+  // a minimal JPEG prefix: SOI, SOF0 with height 30000 and width 30000
+  const jpg = Uint8Array.from([0xff, 0xd8, 0xff, 0xc0, 0x00, 0x11, 0x08, 0x75, 0x30, 0x75, 0x30, 0x03, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0]);
+  assert.throws(() => decodeImage(jpg, 'big.jpg'), (e: unknown) => e instanceof LrqError && /header claims 30000×30000 pixels/.test(e.message));
+});

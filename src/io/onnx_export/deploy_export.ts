@@ -227,10 +227,20 @@ function traceOriginal(originalOnnxPath: string): [Traced, Traced] | null {
 function foldShapeValues(ed: GraphEditor, one: Traced, two: Traced): number {
   let n = 0;
   const made = new Map<string, string>();
+  // only values computed from shapes alone (Shape outputs and arithmetic on them and on constants): a value
+  // computed from the data (ArgMax, NonZero, …) is not a constant even when both traces agree
+  const fromShapes = new Set<string>();
+  const isConst = (t: string) => !t || ed.inits.has(t) || ed.producer(t)?.opType === 'Constant';
+  for (const node of ed.graph.node ?? []) {
+    const ins = node.input ?? [];
+    if (node.opType === 'Shape' || (node.opType !== 'Constant' && ins.some((t) => fromShapes.has(t)) && ins.every((t) => fromShapes.has(t) || isConst(t)))) {
+      for (const o of node.output ?? []) if (o) fromShapes.add(o);
+    }
+  }
   for (const node of ed.graph.node ?? []) {
     if (node.opType === 'Shape') continue;
     (node.input ?? []).forEach((inp, slot) => {
-      if (slot === 0 || !inp || ed.inits.has(inp)) return;
+      if (slot === 0 || !inp || ed.inits.has(inp) || !fromShapes.has(inp)) return;
       const a = one.get(inp), b = two.get(inp);
       if (!a || !b || a.float || !a.ints || !b.ints || a.ints.join(',') !== b.ints.join(',') || a.shape.join(',') !== b.shape.join(',')) return;
       let c = made.get(inp);
