@@ -144,9 +144,11 @@ const RESNET20 = new URL('../../../shared/data/models/akamaster_cifar10/resnet20
  * student loss is so sharp that one step at 3e-4 multiplies it by 17 and a few more reach NaN (training
  * avoids it with the generator-only warm-up); the LR does not change the work of a step.
  */
-function lrqStep(batch: number): () => void {
-  const cfg = resolveConfig({ model: RESNET20, out: '/tmp/lrq-bench-step', preset: 'fast', wbits: 4, abits: 4, batchSize: batch, lrS: 1e-6, progress: false });
-  const teacher = loadOnnx(RESNET20), student = loadOnnx(RESNET20);
+const SHUFFLENET = new URL('../../../shared/data/models/chenyaofo_cifar10/shufflenetv2_x0_5_cifar10_chenyaofo.onnx', import.meta.url).pathname;
+
+function lrqStep(batch: number, model = RESNET20): () => void {
+  const cfg = resolveConfig({ model, out: '/tmp/lrq-bench-step', preset: 'fast', wbits: 4, abits: 4, batchSize: batch, lrS: 1e-6, progress: false });
+  const teacher = loadOnnx(model), student = loadOnnx(model);
   prepareQat(student, makeQConfig({ weightBits: 4, actBits: 4, rangeMode: cfg.rangeMode }));
   const generator = new Generator({ numClasses: 10, latentDim: cfg.latentDim, imgSize: 32, channels: 3, lkaPositions: cfg.lkaPositions, rng: new Rng(1) });
   const parts = stepParts(cfg, teacher, student, generator, 10);
@@ -198,6 +200,11 @@ export function workloads(batch: number): Workload[] {
   if (existsSync(RESNET20)) {
     let lrq: (() => void) | null = null;
     out.push({ name: 'lrq_step', flops: null, step: () => (lrq ??= lrqStep(batch))() });
+  }
+  // the same LRQ iteration on ShuffleNetV2 ×0.5 (depthwise convs, channel split/shuffle, Concat)
+  if (existsSync(SHUFFLENET)) {
+    let sh: (() => void) | null = null;
+    out.push({ name: 'lrq_step_shufflenet', flops: null, step: () => (sh ??= lrqStep(batch, SHUFFLENET))() });
   }
   return out;
 }
