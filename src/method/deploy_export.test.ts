@@ -5,7 +5,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { onnx } from '../io/onnx/proto.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { noGrad } from '../engine/tensor.js';
@@ -55,6 +56,13 @@ for (const c of CASES) {
         assert.deepEqual(res.fusion!.floatLayers, [], 'a quantized layer still runs as a float Conv/Gemm');
         assert.equal(ops['Conv'] ?? 0, 0);
         assert.ok(res.weights.every((w) => w.container === 'INT8'));
+        if (c.convs === 56) {
+          // channel shuffles became Gathers of channels, the shape arithmetic feeding them constants
+          const g = onnx.ModelProto.decode(readFileSync(res.path)).graph!.node!;
+          assert.equal(g.filter((n) => n.opType === 'Transpose').length, 0);
+          assert.equal(g.filter((n) => n.opType === 'Gather' && /_as_Gather$/.test(n.name ?? '')).length, 16);
+          assert.equal(g.filter((n) => n.opType === 'Shape').length, 0);
+        }
         const evalSet = ds.spread(1000);
         const ours = evaluate(student, evalSet);
         const ort = await ortEvaluate(res.path, evalSet);
