@@ -26,7 +26,7 @@ import type { FusionReport } from './deploy_export.js';
 
 /**
  * Export forms: 'qdq' — opset 21, integer weights (UINT4 for k ≤ 4, else UINT8) + DequantizeLinear,
- * activations Q/DQ in UINT4/UINT8; 'qdq8' — the same at the original opset (≥ 13) with 8-bit containers
+ * activations Q/DQ in UINT8; 'qdq8' — the same at the original opset (≥ 13) with 8-bit containers
  * only (exactly 2^k levels each); 'fakequant-fp32' — original opset, weights stored already on the grid as
  * FP32 (run it in onnxruntime with FAKEQUANT_ORT_CONFIG), activations Q/DQ in UINT8 with exactly 2^k levels; 'emulate' — no Q/DQ at all, the
  * activation quantizer written as Mul/Sub/Round/Clip/Add/Div in float32, i.e. spec §1.2 op for op
@@ -143,10 +143,12 @@ export async function exportQdq(originalOnnxPath: string, spec: ExportSpec, outP
       activations.push(emulateActivation(ed, node, pre, tensor, aq.lo, aq.hi, aq.bits));
       continue;
     }
-    // k < 4 activations go in UINT8: a UINT4 pair needs a non-zero zero point there (top level at 15), and
-    // onnxruntime 1.30's Relu/Clip→QuantizeLinear fusions misread UINT4 zero points (they drop the ReLU or
-    // reject the model): ResNet-20 W4A3 scored 11.6% in onnxruntime vs 55.6% in lrq before this rule.
-    const actContainers = containersFor(aq.bits, opset).filter((c) => aq.bits >= 4 || c.bits !== 4);
+    // Activations always go in UINT8 (the top level at 255 clips for free, ReLU/Clip guarantee the bottom):
+    // activation containers cost no file size, and onnxruntime 1.30 mishandles UINT4 ones — its
+    // Relu/Clip→QuantizeLinear fusions misread UINT4 zero points (ResNet-20 W4A3 scored 11.6% vs lrq's
+    // 55.6%), and its Q/DQ propagation moves UINT4 tensors into MaxPool, which has no UINT4 kernel
+    // (torchvision ResNet-18/50, MobileNet stems).
+    const actContainers = containersFor(aq.bits, opset).filter((c) => c.bits !== 4);
     const p = activationQdq(aq.lo, aq.hi, aq.bits, lowerBoundOf(ed, node), actContainers, where);
     const nodes: NodeProto[] = [];
     let x = pre;
