@@ -1,8 +1,11 @@
 // `npm run bench:accuracy -- --preset fast --wbits 4 --abits 4 [--json] [--methods fp,naive,real,gdfq,lrq]
-//  [--model m.onnx] [--eval-data test.bin] [--calib-data train5k.bin] [--out runs/bench] [--seed N]
-//  [--bns-weight W] [--lr-s LR] [--select final|synth-kl]`:
-// the accuracy benchmark of the end-to-end issue on the staged CIFAR-10 (JPEG q75) set. For each method it
-// runs the real pipeline (lrq's quantize(), same schedule and bits) and prints top-1 and wall minutes:
+//  [--model m.onnx] [--eval-data test.bin] [--calib-data train5k.bin] [--mean M --std S] [--out runs/bench]
+//  [--seed N] [--bns-weight W] [--lr-s LR] [--select final|synth-kl]`:
+// the accuracy benchmark of the end-to-end issue, by default on the staged CIFAR-10 (JPEG q75) set; any
+// classifier with its own data works too (e.g. the Fashion-MNIST teacher models/fmnist_vgg7bn.onnx with
+// --eval-data t10k-images-idx3-ubyte.gz --calib-data train-images-idx3-ubyte.gz: 1-channel, its
+// normalization read from the model's metadata, or --mean/--std, one value per input channel). For each
+// method it runs the real pipeline (lrq's quantize(), same schedule and bits) and prints top-1 and wall minutes:
 //   fp     the teacher itself;
 //   naive  same bits, activation ranges (plain EMA) from the first 4 batches of an untrained GDFQ
 //          generator, no training (data-free "quantize and hope"); naive-lrg: the same with the untrained
@@ -16,10 +19,11 @@
 // error, the remaining methods still run, and the benchmark exits 1.
 
 import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { backend } from '../../src/engine/backend.js';
 import { LrqError } from '../../src/engine/errors.js';
 import { loadOnnx } from '../../src/io/onnx/index.js';
+import { parseTriple } from '../../src/io/datasets/index.js';
 import { openDataset } from '../../src/method/data.js';
 import { evaluate } from '../../src/method/evaluate.js';
 import { naiveCalibrate } from '../../src/method/naive.js';
@@ -46,13 +50,17 @@ const methods = arg('methods', 'fp,naive,naive-lrg,lrq,gdfq,real').split(',');
 const model = arg('model', join(DATA, 'models/akamaster_cifar10/resnet20_cifar10_akamaster.onnx'));
 const evalData = arg('eval-data', join(DATA, 'cifar10/cifar10-test-yoongikim-jpeg-q75.bin'));
 const calibData = arg('calib-data', join(DATA, 'cifar10/cifar10-train5k-yoongikim-jpeg-q75.bin'));
+// --mean/--std (together): the input normalization when the model's metadata has none.
+if (process.argv.includes('--mean') !== process.argv.includes('--std')) throw new LrqError('bench: --mean and --std go together');
+const mean = process.argv.includes('--mean') ? parseTriple(arg('mean', ''), '--mean') : undefined;
+const std = process.argv.includes('--std') ? parseTriple(arg('std', ''), '--std') : undefined;
 const out = arg('out', join('runs', `bench-${preset}-w${wbits}a${abits}`));
 mkdirSync(out, { recursive: true });
 
 interface Row { method: string; wbits: number; abits: number; top1: number | null; error?: string; fp_top1: number; minutes: number; preset: string; backend: string; threads: number }
 const rows: Row[] = [];
 const teacher = loadOnnx(model);
-const info = describeTeacher(teacher, { model, mean: undefined as never, std: undefined as never });
+const info = describeTeacher(teacher, { model, mean, std });
 const testSet = openDataset(evalData, { normalization: info.normalization, size: info.size, channels: info.channels, numClasses: info.numClasses });
 let fpTop1 = NaN;
 
@@ -88,7 +96,7 @@ for (const method of ['lrq', 'gdfq', 'real'] as const) {
   if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   try {
     const s = await quantize({
-      model, out: dir, preset, wbits, abits, seed, evalData, bnsWeight, lrS, select,
+      model, out: dir, preset, wbits, abits, seed, evalData, bnsWeight, lrS, select, mean, std,
       method: method === 'real' ? 'lrq' : method,
       ...(method === 'real' ? { calibData } : {}),
       progress: process.stderr.isTTY, report: true, export: true,
@@ -102,7 +110,8 @@ for (const method of ['lrq', 'gdfq', 'real'] as const) {
 
 if (!json) {
   const pad = (s: string, n: number) => s.padEnd(n);
-  process.stdout.write(`\nResNet-20 CIFAR-10 (JPEG q75), W${wbits}A${abits}, preset ${preset}, ${backend().name} backend, ${backend().threads()} threads\n`);
+  const what = process.argv.includes('--model') || process.argv.includes('--eval-data') ? `${basename(model)} on ${basename(evalData)}` : 'ResNet-20 CIFAR-10 (JPEG q75)';
+  process.stdout.write(`\n${what}, W${wbits}A${abits}, preset ${preset}, ${backend().name} backend, ${backend().threads()} threads, normalization mean ${info.normalization.mean.join(',')} std ${info.normalization.std.join(',')}\n`);
   process.stdout.write(`${pad('method', 8)} ${pad('top-1 %', 9)} ${pad('drop', 7)} minutes\n`);
   for (const r of rows) {
     const [top1, drop] = r.top1 === null ? ['stopped', '—'] : [r.top1.toFixed(2), (r.fp_top1 - r.top1).toFixed(2)];
