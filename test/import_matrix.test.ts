@@ -21,12 +21,10 @@ import { quantize } from '../src/method/quantize.js';
 const FIX = new URL('./fixtures/import_matrix/', import.meta.url).pathname;
 const index = JSON.parse(readFileSync(join(FIX, 'index.json'), 'utf8')) as { fixtures: Record<string, { file: string; input: number[] }> };
 
-// Found with these fixtures (onnxruntime 1.30, paper scheme, W4A4): the QDQ export, not the importer or the
-// training loop, fails. src/io/onnx_export passes MaxPool's input through on the activation's UINT4 grid, and
-// onnxruntime's MaxPool has no uint4 kernel; ReLU6 exports as Clip → QuantizeLinear(UINT4), which
-// onnxruntime's clip_quantizelinear fusion cannot read. Both are exporter issues (not local to nodes.ts).
-// (resnet18/50, shufflenet_v2, densenet121 and mobilenet_v2 were skipped here until the qdq export put
-// activations in UINT8: onnxruntime moved UINT4 Q/DQ into MaxPool and misread UINT4 zero points after Clip)
+// Found with these fixtures (onnxruntime 1.30, paper scheme, W4A4): the qdq export with UINT4 activation
+// containers failed to load for resnet18/50, shufflenet_v2, densenet121 (onnxruntime's QDQ transformers moved
+// UINT4 into MaxPool, which has no uint4 kernel) and mobilenet_v2 (Clip → QuantizeLinear(UINT4) misread). The
+// exporter now writes every activation in UINT8, and no family is skipped.
 const QUANT_SKIP: Record<string, string> = {};
 
 /** A deterministic batch of n inputs uniform in [-2, 2) for a [C, H, W] fixture. */
