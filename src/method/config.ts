@@ -222,12 +222,12 @@ function validateConfig(c: QuantizeConfig): void {
   intIn('latentDim', 1, 100000);
   intIn('checkpointEvery', 1, 1e9);
   intIn('selectImages', 1, 1e7);
-  intIn('selectEpochs', 1, 1e9);
+  intIn('selectEpochs', 1, 1e9); // more than the run has = all of its training epochs
   intIn('reconImages', 1, 1e7);
   intIn('reconIters', 1, 1e9);
   intIn('reconBatch', 1, 100000);
   if (!(c.reconDrop >= 0 && c.reconDrop < 1)) throw new LrqError(`--recon-drop ${c.reconDrop}: must be a probability in [0, 1) (0 = off)`);
-  if (c.method === 'lrq-recon' && c.select !== 'final') throw new LrqError(`--select ${c.select}: lrq-recon keeps the reconstructed student (use final)`); // more than the run has = all of its training epochs
+  if (c.method === 'lrq-recon' && c.select !== 'final') throw new LrqError(`--select ${c.select}: lrq-recon keeps the reconstructed student (use final)`);
   if (!['final', 'synth-kl'].includes(c.select)) throw new LrqError(`--select ${c.select}: use final or synth-kl`);
   for (const k of ['lrS', 'lrG', 'bnsWeight', 'kdTemperature', 'dkdTemperature', 'amaScale', 'selectTemperature'] as const) {
     if (!(c[k] > 0) || !Number.isFinite(c[k])) throw new LrqError(`--${kebab(k)} ${c[k]}: must be a positive number`);
