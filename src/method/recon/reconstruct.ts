@@ -30,6 +30,8 @@ export interface ReconOptions {
   roundWeight?: number;
   warmup?: number;
   seed: number;
+  /** Reconstruct only the first k blocks (tests; default all). */
+  blocks?: number;
   /** Called after each block (progress lines, logs); awaited, so it may also stop the run by throwing. */
   onBlock?: (r: BlockReport, index: number, total: number) => void | Promise<void>;
   /** Called every `every` iterations inside a block. */
@@ -102,7 +104,7 @@ export async function reconstruct(teacher: GraphModule, student: GraphModule, im
   setCalibration(student, false);
   const frozen = [...teacher.parameters(), ...student.parameters()].map((p) => [p, p.requiresGrad] as const);
   for (const [p] of frozen) p.requiresGrad = false;
-  const blocks = reconBlocks(student);
+  const blocks = reconBlocks(student).slice(0, o.blocks ?? Infinity);
   const n = images.shape[0]!;
   const bs = Math.min(o.batchSize, n);
   const probe = Array.from({ length: Math.min(n, 256) }, (_, i) => i);
