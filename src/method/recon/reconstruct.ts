@@ -23,7 +23,11 @@ export interface ReconOptions {
   batchSize: number;
   /** QDrop: probability of leaving an activation element unquantized (and taking the FP input) while learning; 0 = off (BRECQ). */
   drop: number;
-  /** Adam learning rates of the rounding logits V and of the LSQ steps (the latter cosine-decayed to 0). */
+  /**
+   * Adam learning rates of the rounding logits V (default min(0.05, 20/iters): BRECQ's 1e-3 at its 20,000
+   * iterations, and large enough at a few hundred for V to cross 0 — h(V) starts at the weight's fraction,
+   * |V| ≤ 2.4) and of the LSQ steps (default 1e-4, cosine-decayed to 0).
+   */
   lrRound?: number;
   lrStep?: number;
   /** λ of the rounding regularizer and the fraction of iterations before it starts. */
@@ -97,7 +101,7 @@ export async function reconstruct(teacher: GraphModule, student: GraphModule, im
   if (images.ndim !== 4 || images.shape[0]! < 1) throw new LrqError(`reconstruction: images must be a non-empty [N, C, H, W] batch, got [${images.shape.join(', ')}]`);
   if (!Number.isInteger(o.iters) || o.iters < 1) throw new LrqError(`reconstruction: iterations ${o.iters} must be a positive integer`);
   if (!(o.drop >= 0 && o.drop < 1)) throw new LrqError(`reconstruction: drop probability ${o.drop} must be in [0, 1)`);
-  const lrRound = o.lrRound ?? 3e-3, lrStep = o.lrStep ?? 1e-4, lambda = o.roundWeight ?? 0.01, warmup = o.warmup ?? 0.2;
+  const lrRound = o.lrRound ?? Math.min(5e-2, 20 / o.iters), lrStep = o.lrStep ?? 1e-4, lambda = o.roundWeight ?? 0.01, warmup = o.warmup ?? 0.2;
   const rng = new Rng(o.seed);
   teacher.eval();
   student.eval();
