@@ -1,4 +1,4 @@
-// `npm run bench:accuracy -- --preset fast --wbits 4 --abits 4 [--json] [--methods fp,naive,real,gdfq,lrq]
+// `npm run bench:accuracy -- --preset fast --wbits 4 --abits 4 [--json] [--methods fp,naive,real,gdfq,lrq,recon,recon-real]
 //  [--model m.onnx] [--eval-data test.bin] [--calib-data train5k.bin] [--mean M --std S] [--out runs/bench]
 //  [--seed N] [--bns-weight W] [--lr-s LR] [--select final|synth-kl]`:
 // the accuracy benchmark of the end-to-end issue, by default on the staged CIFAR-10 (JPEG q75) set; any
@@ -12,7 +12,10 @@
 //          long-range generator;
 //   real   real-data mode: the same loop on the 5,000 real training images instead of the generator;
 //   gdfq   GDFQ generator, plain CE, KD (the baseline LRQ improves on);
-//   lrq    long-range generator + AMA + DKD.
+//   lrq    long-range generator + AMA + DKD;
+//   recon  lrq-recon: the long-range generator alone, then block reconstruction (AdaRound, LSQ, QDrop)
+//          on a fixed set of its images (--epochs/--iters-per-epoch/--recon-iters/--recon-images/
+//          --recon-drop/--first-last-8bit override its preset); recon-real: the same on the train5k images.
 // Results are appended to <out>/results.jsonl as each method finishes, so an interrupted benchmark keeps
 // what it measured. With --json, one object per line: method, wbits, abits, top1, fp_top1, minutes.
 // A method whose run stops (a NaN/Inf loss, say) is reported as a row with top1 null and its one-line
@@ -46,6 +49,11 @@ const bnsWeight = optionalNumber('bns-weight');
 const lrS = optionalNumber('lr-s');
 // Which student each run keeps (lrq's --select; the preset's when absent).
 const select = process.argv.includes('--select') ? (arg('select', '') as 'final' | 'synth-kl') : undefined;
+// recon / recon-real (lrq-recon): the generator budget and the reconstruction's, when not the preset's.
+const reconOverrides = {
+  epochs: optionalNumber('epochs'), itersPerEpoch: optionalNumber('iters-per-epoch'), reconIters: optionalNumber('recon-iters'),
+  reconImages: optionalNumber('recon-images'), reconDrop: optionalNumber('recon-drop'), firstLast8bit: process.argv.includes('--first-last-8bit') || undefined,
+};
 const methods = arg('methods', 'fp,naive,naive-lrg,lrq,gdfq,real').split(',');
 const model = arg('model', join(DATA, 'models/akamaster_cifar10/resnet20_cifar10_akamaster.onnx'));
 const evalData = arg('eval-data', join(DATA, 'cifar10/cifar10-test-yoongikim-jpeg-q75.bin'));
@@ -89,7 +97,7 @@ for (const [name, longRange] of [['naive', false], ['naive-lrg', true]] as const
   emit(name, evaluate(student, testSet).top1 * 100, t0);
 }
 
-for (const method of ['lrq', 'gdfq', 'real'] as const) {
+for (const method of ['lrq', 'gdfq', 'real', 'recon', 'recon-real'] as const) {
   if (!methods.includes(method)) continue;
   const t0 = Date.now();
   const dir = join(out, method);
@@ -97,8 +105,9 @@ for (const method of ['lrq', 'gdfq', 'real'] as const) {
   try {
     const s = await quantize({
       model, out: dir, preset, wbits, abits, seed, evalData, bnsWeight, lrS, select, mean, std,
-      method: method === 'real' ? 'lrq' : method,
-      ...(method === 'real' ? { calibData } : {}),
+      method: method === 'real' ? 'lrq' : method === 'recon' || method === 'recon-real' ? 'lrq-recon' : method,
+      ...(method === 'real' || method === 'recon-real' ? { calibData } : {}),
+      ...(method.startsWith('recon') ? reconOverrides : {}),
       progress: process.stderr.isTTY, report: true, export: true,
     });
     emit(method, s.quantTop1!, t0);

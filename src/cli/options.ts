@@ -10,7 +10,7 @@ type Kind = 'int' | 'float' | 'bool' | 'string' | 'ints' | 'floats' | 'list';
 interface Row { key: keyof QuantizeConfig; kind: Kind; help: string; choices?: string[] }
 
 export const QUANTIZE_OPTIONS: Row[] = [
-  { key: 'method', kind: 'string', choices: ['lrq', 'gdfq'], help: 'lrq = long-range generator + AMA + DKD; gdfq = GDFQ generator, plain CE, KD (the baseline)' },
+  { key: 'method', kind: 'string', choices: ['lrq', 'gdfq', 'lrq-recon'], help: 'lrq = long-range generator + AMA + DKD; gdfq = GDFQ generator, plain CE, KD (the baseline); lrq-recon = LRQ\'s generator, then block reconstruction (AdaRound + LSQ + QDrop) on a fixed set of its images' },
   { key: 'wbits', kind: 'int', help: 'weight bits, 2-8 (per-output-channel asymmetric)' },
   { key: 'abits', kind: 'int', help: 'activation bits, 2-8 (per-tensor, after every ReLU/ReLU6)' },
   { key: 'scheme', kind: 'string', choices: ['paper', 'deploy'], help: 'paper: GDFQ\'s graph (BN in FP, quantizers after ReLU; the published tables); deploy: BN folded, symmetric int8 weights, quantizers on every integer-kernel edge, exported as model.int8.onnx that onnxruntime runs in QLinearConv/QGemm/QLinearAdd (faster than FP32 at 8-bit activations)' },
@@ -53,6 +53,10 @@ export const QUANTIZE_OPTIONS: Row[] = [
   { key: 'dkdTemperature', kind: 'float', help: 'DKD temperature' },
   { key: 'dkdWarmup', kind: 'int', help: 'DKD ramp length in epochs after the generator warm-up' },
   { key: 'mixStudent', kind: 'float', help: 'fraction of each student batch replaced by pair mixes x\'=l*x_i+(1-l)*x_(i+1), l~U(0.2,0.8), labelled and distilled by the teacher on x\' (not in the paper; 0 = off)' },
+  { key: 'reconImages', kind: 'int', help: 'lrq-recon: calibration images drawn from the trained generator (real-data mode: from --calib-data)' },
+  { key: 'reconIters', kind: 'int', help: 'lrq-recon: AdaRound/LSQ iterations per block' },
+  { key: 'reconBatch', kind: 'int', help: 'lrq-recon: reconstruction batch size' },
+  { key: 'reconDrop', kind: 'float', help: 'lrq-recon: QDrop probability of leaving an activation unquantized while reconstructing (0 = BRECQ)' },
   { key: 'evalData', kind: 'string', help: 'real test set (image folder, *-images-idx3-ubyte[.gz] or CIFAR-style .bin) evaluated after every epoch' },
   { key: 'calibData', kind: 'string', help: 'real-data mode: train the student on these images instead of the generator' },
   { key: 'mean', kind: 'floats', help: 'input normalization mean, one per input channel (e.g. 0.485,0.456,0.406, or 0.286 for grey; one value is broadcast); default: model metadata, else ImageNet\'s for RGB, none for grey' },

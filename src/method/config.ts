@@ -6,7 +6,7 @@ import { LrqError } from '../engine/errors.js';
 import { type RangeMode, RANGE_MODES } from '../quant/observer.js';
 import { type QuantScheme, QUANT_SCHEMES } from '../quant/qconfig.js';
 
-export type Method = 'lrq' | 'gdfq';
+export type Method = 'lrq' | 'gdfq' | 'lrq-recon';
 export type { RangeMode };
 export type LkaPosition = 'after_l1' | 'after_block1' | 'after_block2';
 
@@ -92,6 +92,16 @@ export interface QuantizeConfig {
    */
   mixStudent: number;
 
+  // block reconstruction (method lrq-recon, src/method/recon/): the generator trains for epochs × itersPerEpoch
+  /** Fixed calibration images drawn from the trained generator (real-data mode: from --calib-data). */
+  reconImages: number;
+  /** Adam iterations per block (AdaRound + LSQ). */
+  reconIters: number;
+  /** Batch size of the reconstruction. */
+  reconBatch: number;
+  /** QDrop: probability of leaving an activation element unquantized while reconstructing (0 = BRECQ). */
+  reconDrop: number;
+
   // data
   /** Real test set for per-epoch evaluation (CIFAR binary or image folder). */
   evalData?: string;
@@ -139,6 +149,17 @@ export const FAST_PRESET: Partial<QuantizeConfig> = {
   lrS: 1e-4, lrG: 1e-3, lrSteps: [13], dkdWarmup: 2, bnsWeight: 3,
 };
 
+/**
+ * lrq-recon's schedule on top of the preset: a generator-only budget (epochs × itersPerEpoch, no student
+ * loop) and the reconstruction's. `fast` fits about 30 minutes on 2 cores (docs/EXPERIMENTS.md); `paper`
+ * uses BRECQ's 20000 iterations per block and a 10× longer generator.
+ */
+export function reconPreset(preset: 'paper' | 'fast'): Partial<QuantizeConfig> {
+  return preset === 'paper'
+    ? { epochs: 40, itersPerEpoch: 100, warmupEpochs: 0, calibEpochs: 1, lrSteps: [], reconIters: 20000, reconImages: 1024, reconBatch: 32 }
+    : { epochs: 4, itersPerEpoch: 100, warmupEpochs: 0, calibEpochs: 1, lrSteps: [], reconIters: 400, reconImages: 1024, reconBatch: 32 };
+}
+
 /** The preset a run gets when none is named (the CLI and the library API alike). */
 export const DEFAULT_PRESET: 'paper' | 'fast' = 'fast';
 
@@ -149,7 +170,7 @@ export function presetValues(preset: 'paper' | 'fast'): Partial<QuantizeConfig> 
 
 /** Method defaults: `lrq` = LRG + AMA + DKD; `gdfq` = GDFQ generator, plain CE, KD (T = 20, mean). */
 export function methodDefaults(method: Method): Partial<QuantizeConfig> {
-  return method === 'lrq'
+  return method === 'lrq' || method === 'lrq-recon'
     ? { lkaPositions: ['after_block1', 'after_block2'], ama: true, distill: 'dkd' }
     : { lkaPositions: [], ama: false, distill: 'kd' };
 }
@@ -164,6 +185,7 @@ export const BASE_DEFAULTS: Omit<QuantizeConfig, 'model' | 'out'> = {
   bnsWeight: 0.1, ama: true, amaVariant: 'norm-preserving', amaMargin: 0.5, amaScale: 30, amaSign: 1,
   distill: 'dkd', ceWeight: 1, kdTemperature: 20, kdAlpha: 1, kdReduction: 'mean',
   dkdAlpha: 1, dkdBeta: 8, dkdTemperature: 4, dkdWarmup: 20, mixStudent: 0,
+  reconImages: 1024, reconIters: 400, reconBatch: 32, reconDrop: 0.5,
   evalLimit: 0, checkpointEvery: 100, resume: false, export: true, report: true, progress: true,
 };
 
@@ -179,7 +201,8 @@ export function resolveConfig(opts: Partial<QuantizeConfig> & { model: string; o
   const preset = presetValues(name);
   const explicit = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as Partial<QuantizeConfig>;
   delete (explicit as Record<string, unknown>)['preset'];
-  const cfg = { ...BASE_DEFAULTS, ...methodDefaults(method), ...preset, ...explicit, method } as QuantizeConfig;
+  const recon = method === 'lrq-recon' ? reconPreset(name) : {};
+  const cfg = { ...BASE_DEFAULTS, ...methodDefaults(method), ...preset, ...recon, ...explicit, method } as QuantizeConfig;
   validateConfig(cfg);
   return cfg;
 }
@@ -200,6 +223,11 @@ function validateConfig(c: QuantizeConfig): void {
   intIn('checkpointEvery', 1, 1e9);
   intIn('selectImages', 1, 1e7);
   intIn('selectEpochs', 1, 1e9); // more than the run has = all of its training epochs
+  intIn('reconImages', 1, 1e7);
+  intIn('reconIters', 1, 1e9);
+  intIn('reconBatch', 1, 100000);
+  if (!(c.reconDrop >= 0 && c.reconDrop < 1)) throw new LrqError(`--recon-drop ${c.reconDrop}: must be a probability in [0, 1) (0 = off)`);
+  if (c.method === 'lrq-recon' && c.select !== 'final') throw new LrqError(`--select ${c.select}: lrq-recon keeps the reconstructed student (use final)`);
   if (!['final', 'synth-kl'].includes(c.select)) throw new LrqError(`--select ${c.select}: use final or synth-kl`);
   for (const k of ['lrS', 'lrG', 'bnsWeight', 'kdTemperature', 'dkdTemperature', 'amaScale', 'selectTemperature'] as const) {
     if (!(c[k] > 0) || !Number.isFinite(c[k])) throw new LrqError(`--${kebab(k)} ${c[k]}: must be a positive number`);

@@ -28,6 +28,7 @@ import { openDataset } from './data.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { Progress } from './progress.js';
 import { train } from './train.js';
+import { reconRun } from './recon/run.js';
 import { selectFrom, selectSnapshot, selectionSet, SELECT_SEED_OFFSET, type SnapshotScore } from './select.js';
 import { JsonlLog } from '../io/jsonl.js';
 import { percent } from '../io/percent.js';
@@ -164,7 +165,8 @@ async function quantizeLocked(opts: QuantizeOptions, runDir: string, interrupt: 
   });
 
   await checkInterrupt('before training');
-  const res = await train({ cfg, teacher, student, generator, calibSet, evalSet, runDir, numClasses: info.numClasses, progress, interrupt });
+  const parts = { cfg, teacher, student, generator, calibSet, evalSet, runDir, numClasses: info.numClasses, progress, interrupt };
+  const res = cfg.method === 'lrq-recon' ? await reconRun(parts) : await train(parts);
   await checkInterrupt('after training');
   const selection = cfg.select === 'synth-kl' ? selectStudent(cfg, teacher, student, generator, calibSet, info.numClasses, runDir, progress) : null;
   // The loop's last evaluation is of the final epoch's student; another selected epoch is evaluated anew.

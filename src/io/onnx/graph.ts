@@ -393,6 +393,33 @@ export class GraphModule extends Module {
     return { logits, feature: asFloat(feature) };
   }
 
+  /**
+   * value(to) computed from value(from) := `value`, running only the steps after from's producer up to to's
+   * producer (block reconstruction). `from` must be a single-edge cut (no later step reads an earlier edge);
+   * `value` is the edge as forward stores it (after its edge module), except that the network input gets
+   * its edge module here as in forward. Returns to's stored value.
+   */
+  forwardRange(from: string, value: Tensor, to: string): Tensor {
+    const producer = (e: string) => this.steps.findIndex((s) => s.outputs.includes(e));
+    const start = from === this.inputName ? 0 : producer(from) + 1;
+    const end = producer(to);
+    if (start === 0 && from !== this.inputName) throw new LrqError(`forwardRange: edge '${from}' is not produced by any step`);
+    if (end < start) throw new LrqError(`forwardRange: edge '${to}' is not produced after '${from}'`);
+    const env = new Map<string, Value>([[from, from === this.inputName ? this.applyEdgeHook(from, value) : value]]);
+    for (let i = start; i <= end; i++) {
+      const s = this.steps[i]!;
+      const ins = s.inputs.map((n) => {
+        if (n === '') return undefined;
+        const v = env.get(n) ?? this.consts.get(n);
+        if (!v) throw new LrqError(`forwardRange: step '${s.node}' reads '${n}', which is outside the range from '${from}' (not a single-edge cut)`);
+        return v;
+      });
+      const outs = s.module ? [this.runModule(s, this.getSubmodule(s.module) as unknown as Fwd, asFloat(ins[0]!))] : FUNCTIONAL[s.op]!(ins, s.ctx);
+      s.outputs.forEach((o, k) => o && outs[k] && env.set(o, this.edgeHooks.size ? this.applyEdgeHook(o, outs[k]!) : outs[k]!));
+    }
+    return asFloat(env.get(to)!);
+  }
+
   /** v, or hook(v) when a module is attached to edge `name`. */
   private applyEdgeHook(name: string, v: Value): Value {
     const path = this.edgeHooks.get(name);
