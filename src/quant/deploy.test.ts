@@ -14,7 +14,7 @@ import { cloneModule, prepareQat, setFakeQuant } from './prepare.js';
 import { makeQConfig } from './qconfig.js';
 import { fakeQuantizeWeight, symmetricRange } from './fake_quantize.js';
 import { QuantConv2d } from './quant_modules.js';
-import type { DeploySummary } from './deploy.js';
+import { quantizedRoot, type DeploySummary } from './deploy.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const R20 = join(ROOT, '../shared/data/models/akamaster_cifar10/resnet20_cifar10_akamaster.onnx');
@@ -34,8 +34,7 @@ for (const [name, file, convs, folded] of [['ResNet-20 (akamaster)', R20, 19, 19
     // every quantized conv/linear input is quantized: its own quantizer or a grid passed through data movement
     for (const s of student.graphSteps()) {
       if (!s.module || !(sum.convs.includes(s.module) || sum.linears.includes(s.module))) continue;
-      let e: string | undefined = s.inputs[0];
-      while (e !== undefined && sum.passed.has(e)) e = sum.passed.get(e);
+      const e = quantizedRoot(sum.passed, s.inputs[0]);
       assert.ok(e !== undefined && sum.edges.has(e), `${s.node}: input '${s.inputs[0]}' is not quantized`);
     }
     // teacher BNs untouched (the BNS loss reads them)

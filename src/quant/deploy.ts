@@ -13,9 +13,9 @@ import { Conv2d, Identity, Linear, ReLU, ReLU6 } from '../nn/layers/index.js';
 import { type GraphModule, sanitizeName } from '../io/onnx/graph.js';
 import { ACTIVATION_OPS, COMPUTE_OPS, PASS_OPS, WEIGHTED_OPS } from '../io/onnx_export/qdq_ops.js';
 import { ActFakeQuant } from './fake_quantize.js';
-import { QuantConv2d, QuantLinear } from './quant_modules.js';
+import { assertNotPrepared, QuantConv2d, QuantLinear } from './quant_modules.js';
 import { foldStudentBatchNorms, type FoldRecord, type UnfoldedBn } from './fold.js';
-import type { QConfig } from './qconfig.js';
+import { layerWeightBits, type QConfig } from './qconfig.js';
 import type { PrepareSummary } from './prepare.js';
 
 /** Bits of the network-input quantizer: images are 8-bit, and integer runtimes feed the first conv 8-bit codes. */
@@ -97,14 +97,19 @@ export function planDeployEdges(g: GraphModule, floatEdges: Set<string>, quantiz
   return { edges: own, passed, floatNodes };
 }
 
+/** The edge whose own quantizer sets `edge`'s grid: `edge` itself, or its source through pass-through ops. */
+export function quantizedRoot(passed: ReadonlyMap<string, string>, edge: string | undefined): string | undefined {
+  let e = edge;
+  while (e !== undefined && passed.has(e)) e = passed.get(e);
+  return e;
+}
+
 /**
  * Prepare `g` (the student's own copy) in the deploy scheme: fold BNs, symmetric per-channel weight
  * fake-quant on every Conv/Linear (first/last per q), and an ActFakeQuant on every planned edge.
  */
 export function prepareDeploy(g: GraphModule, q: QConfig): DeploySummary {
-  if ([...g.namedModules()].some(([, m]) => m instanceof QuantConv2d || m instanceof QuantLinear || m instanceof ActFakeQuant)) {
-    throw new LrqError('prepareDeploy: the model is already fake-quantized');
-  }
+  assertNotPrepared(g, 'prepareDeploy');
   const shape = g.inputShape.map((d, i) => (d ?? (i === 0 ? 1 : NaN)));
   if (shape.length === 0 || shape.some((d) => !Number.isFinite(d))) throw new LrqError(`deploy scheme: the model input '${g.inputName}' needs a static shape apart from the batch, got [${g.inputShape.map((d) => d ?? '?').join(', ')}]`);
   const floatEdges = g.traceFloatEdges(new Tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape));
@@ -114,11 +119,7 @@ export function prepareDeploy(g: GraphModule, q: QConfig): DeploySummary {
   const order = weighted.map((s) => s.path);
   const first = order[0] ?? null;
   const last = order[order.length - 1] ?? null;
-  const bitsFor = (p: string): number | null => {
-    if (p !== first && p !== last) return q.weightBits;
-    if (!q.quantizeFirstLast) return null;
-    return q.firstLastBits === 8 ? 8 : q.weightBits;
-  };
+  const bitsFor = (p: string): number | null => layerWeightBits(q, p, first, last);
   const summary: DeploySummary = {
     scheme: 'deploy', convs: [], linears: [], acts: [], first, last, folded, unfolded,
     edges: new Map(), passed: new Map(), floatNodes: [],
@@ -143,27 +144,26 @@ export function prepareDeploy(g: GraphModule, q: QConfig): DeploySummary {
   const plan = planDeployEdges(g, floatEdges, (p) => p !== undefined && quantized.has(p), q.actBits);
   // first/last at 8 bits: the classifier's input quantizer too (BRECQ/Genie keep the last layer's input at 8)
   if (q.firstLastBits === 8 && last && quantized.has(last)) {
-    const step = g.graphSteps().find((s) => s.module === last);
-    let e = step?.inputs[0];
-    while (e !== undefined && plan.passed.has(e)) e = plan.passed.get(e);
+    const e = quantizedRoot(plan.passed, g.graphSteps().find((s) => s.module === last)?.inputs[0]);
     if (e !== undefined && plan.edges.has(e)) plan.edges.set(e, 8);
   }
   const used = new Set([...g.namedModules()].map(([p]) => p));
+  const quantizerOf = new Map<string, ActFakeQuant>();
   for (const [edge, bits] of plan.edges) {
     let path = `aq_${sanitizeName(edge) || 'edge'}`;
     for (let k = 2; used.has(path); k++) path = `aq_${sanitizeName(edge)}_${k}`;
     used.add(path);
-    g.setEdgeModule(edge, path, new ActFakeQuant(bits, q.rangeMode, q.emaBeta));
+    const aq = new ActFakeQuant(bits, q.rangeMode, q.emaBeta);
+    g.setEdgeModule(edge, path, aq);
+    quantizerOf.set(edge, aq);
     summary.acts.push(path);
   }
   // each quantized layer knows its input's quantizer (through pass-through ops), for the int32 bias grid
   for (const st of g.graphSteps()) {
     if (!st.module || !quantized.has(st.module)) continue;
-    let e: string | undefined = st.inputs[0];
-    while (e !== undefined && plan.passed.has(e)) e = plan.passed.get(e);
-    const path = g.edgeModules().find(([edge]) => edge === e)?.[1];
+    const aq = quantizerOf.get(quantizedRoot(plan.passed, st.inputs[0]) ?? '');
     const qm = g.getSubmodule(st.module);
-    if (path && (qm instanceof QuantConv2d || qm instanceof QuantLinear)) qm.inputQuantizer = g.getSubmodule(path) as ActFakeQuant;
+    if (aq && (qm instanceof QuantConv2d || qm instanceof QuantLinear)) qm.inputQuantizer = aq;
   }
   summary.edges = plan.edges;
   summary.passed = plan.passed;

@@ -9,8 +9,8 @@ import { LrqError } from '../engine/errors.js';
 import { Module, Parameter, Sequential } from '../nn/module.js';
 import { Conv2d, Linear, ReLU, ReLU6 } from '../nn/layers/index.js';
 import { ActFakeQuant } from './fake_quantize.js';
-import { QuantConv2d, QuantLinear } from './quant_modules.js';
-import type { QConfig } from './qconfig.js';
+import { assertNotPrepared, QuantConv2d, QuantLinear } from './quant_modules.js';
+import { layerWeightBits, type QConfig } from './qconfig.js';
 import { GraphModule } from '../io/onnx/graph.js';
 import { prepareDeploy } from './deploy.js';
 
@@ -89,10 +89,8 @@ export function prepareQat(model: Module, q: QConfig, opts: PrepareOptions = {})
     if (!(model instanceof GraphModule)) throw new LrqError('prepareQat: the deploy scheme needs an imported ONNX graph (GraphModule)');
     return prepareDeploy(model, q);
   }
+  assertNotPrepared(model, 'prepareQat');
   const all = [...model.namedModules()];
-  if (all.some(([, m]) => m instanceof QuantConv2d || m instanceof QuantLinear || m instanceof ActFakeQuant)) {
-    throw new LrqError('prepareQat: the model is already fake-quantized');
-  }
   const convPaths: string[] = [], linPaths: string[] = [], actPaths: string[] = [];
   for (const [p, m] of all) {
     if (p === '' && (m instanceof Conv2d || m instanceof Linear || m instanceof ReLU || m instanceof ReLU6)) {
@@ -106,11 +104,7 @@ export function prepareQat(model: Module, q: QConfig, opts: PrepareOptions = {})
   const linOrder = weightLayerOrder(model, linPaths, opts.exampleInput);
   const first = convOrder[0] ?? null;
   const last = linOrder[linOrder.length - 1] ?? null;
-  const bitsFor = (p: string): number | null => {
-    if (p !== first && p !== last) return q.weightBits;
-    if (!q.quantizeFirstLast) return null;
-    return q.firstLastBits === 8 ? 8 : q.weightBits;
-  };
+  const bitsFor = (p: string): number | null => layerWeightBits(q, p, first, last);
   const summary: PrepareSummary = { convs: [], linears: [], acts: [], first, last };
   const done = new Map<Module, Module>(); // a layer registered at two paths gets one quantized twin
   for (const p of convPaths) {

@@ -45,3 +45,10 @@ export function makeQConfig(opts: Partial<QConfig> & { weightBits: number; actBi
   if (!(q.emaBeta > 0 && q.emaBeta < 1)) throw new LrqError(`qconfig: emaBeta ${q.emaBeta} is not in (0, 1)`);
   return q;
 }
+
+/** Weight bits of a layer under the first/last rule: weightBits, 8 for the first/last when firstLastBits = 8, null (FP) when they are not quantized. */
+export function layerWeightBits(q: QConfig, path: string, first: string | null, last: string | null): number | null {
+  if (path !== first && path !== last) return q.weightBits;
+  if (!q.quantizeFirstLast) return null;
+  return q.firstLastBits === 8 ? 8 : q.weightBits;
+}

@@ -5,11 +5,12 @@
 // forward; the bias stays full precision.
 
 import { Tensor, noGrad } from '../engine/tensor.js';
-import { add } from '../engine/ops/index.js';
+import { add, fakeQuantize } from '../engine/ops/index.js';
 import { gdfqGrid } from '../io/onnx_export/spec.js';
 import { Module } from '../nn/module.js';
+import { LrqError } from '../engine/errors.js';
 import { Conv2d, Linear } from '../nn/layers/index.js';
-import { type ActFakeQuant, checkBits, fakeQuantizeWeight, weightQuantMse, weightRanges, type WeightGrid } from './fake_quantize.js';
+import { ActFakeQuant, checkBits, weightQuantMse, weightRanges, type WeightGrid } from './fake_quantize.js';
 
 /** Shared behaviour of weight-quantized layers (for listing and toggling). */
 export interface WeightQuantized {
@@ -43,9 +44,9 @@ abstract class WeightQuantizedLayer extends Module implements WeightQuantized {
   get bias(): Tensor | null {
     return this.param('bias');
   }
-  /** ŵ = fakeQuant_perRow(W) (STE to W). */
-  quantizedWeight(): Tensor {
-    return fakeQuantizeWeight(this.weight, this.weightBits, this.grid);
+  /** ŵ = fakeQuant_perRow(W) (STE to W) on the given (default: current) ranges; forward reads the weight through this method (AdaRound replaces it). */
+  quantizedWeight(r = this.ranges()): Tensor {
+    return fakeQuantize(this.weight, r.lo, r.hi, this.weightBits, true);
   }
   /** mean((ŵ − W)²). */
   weightMse(): number {
@@ -55,25 +56,26 @@ abstract class WeightQuantizedLayer extends Module implements WeightQuantized {
   ranges(): { lo: Float32Array; hi: Float32Array } {
     return weightRanges(this.weight, this.weightBits, this.grid);
   }
-  /** The weight forward uses: ŵ, or W with fake quantization off. */
-  protected effectiveWeight(): Tensor {
-    return this.fakeQuantEnabled ? this.quantizedWeight() : this.weight;
-  }
-
   /**
    * Deploy scheme: the quantizer of this layer's input. Integer kernels add the bias as int32 codes at scale
    * s_x·s_w, so forward uses b̂ = round(b/(s_x·s_w))·s_x·s_w (STE), with the exporter's float32 arithmetic.
    */
   inputQuantizer: ActFakeQuant | null = null;
 
-  /** The bias forward uses: b, or its int32-grid value when the input quantizer is known. */
-  protected effectiveBias(): Tensor | null {
+  /** The weight and bias forward uses: (ŵ, b or its int32-grid value), or (W, b) with fake quantization off; one range computation for both. */
+  protected effectiveParams(): { w: Tensor; b: Tensor | null } {
+    if (!this.fakeQuantEnabled) return { w: this.weight, b: this.bias };
+    const r = this.ranges();
+    return { w: this.quantizedWeight(r), b: this.biasOnGrid(r) };
+  }
+
+  /** b, or b̂ on the int32 grid of s_x·s_w[c] when the input quantizer is known and on. */
+  private biasOnGrid(r: { lo: Float32Array; hi: Float32Array }): Tensor | null {
     const b = this.bias;
     const aq = this.inputQuantizer;
-    if (!b || !aq || !this.fakeQuantEnabled || !aq.fakeQuantEnabled) return b;
+    if (!b || !aq || !aq.fakeQuantEnabled) return b;
     const [lo, hi] = aq.range();
     const sx = Math.fround(1 / gdfqGrid(lo, hi, aq.bits).s);
-    const r = weightRanges(this.weight, this.weightBits, this.grid);
     const delta = new Float32Array(b.size);
     for (let c = 0; c < b.size; c++) {
       const sw = Math.fround(1 / gdfqGrid(r.lo[c]!, r.hi[c]!, this.weightBits).s);
@@ -90,7 +92,8 @@ export class QuantConv2d extends WeightQuantizedLayer {
     super(conv, weightBits, 'QuantConv2d', grid);
   }
   override forward(x: Tensor): Tensor {
-    return this.conv.convForward(x, this.effectiveWeight(), this.effectiveBias());
+    const { w, b } = this.effectiveParams();
+    return this.conv.convForward(x, w, b);
   }
 }
 
@@ -100,6 +103,14 @@ export class QuantLinear extends WeightQuantizedLayer {
     super(linear, weightBits, 'QuantLinear', grid);
   }
   override forward(x: Tensor): Tensor {
-    return this.linear.linearForward(x, this.effectiveWeight(), this.effectiveBias());
+    const { w, b } = this.effectiveParams();
+    return this.linear.linearForward(x, w, b);
+  }
+}
+
+/** Throw when `model` already holds fake-quant modules (a student prepared twice would quantize twice). */
+export function assertNotPrepared(model: Module, who: string): void {
+  if ([...model.namedModules()].some(([, m]) => m instanceof QuantConv2d || m instanceof QuantLinear || m instanceof ActFakeQuant)) {
+    throw new LrqError(`${who}: the model is already fake-quantized`);
   }
 }

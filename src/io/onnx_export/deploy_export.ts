@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { LrqError } from '../../engine/errors.js';
-import { onnx, readModelProto, toNum, type NodeProto } from '../onnx/proto.js';
+import { onnx, readModelProto, toNum } from '../onnx/proto.js';
 import { INT32, INT8, UINT8 } from './containers.js';
 import { defaultOpset, floatTensor, GraphEditor, int64Tensor, intAttr, intTensor } from './graph_edit.js';
 import { Tensor } from '../../engine/tensor.js';
@@ -17,7 +17,7 @@ import { loadOnnx, type GraphModule } from '../onnx/index.js';
 import { activationQdq } from './qparams.js';
 import { gdfqCode, gdfqGrid, type ExportSpec } from './spec.js';
 import { sizeReport } from './size.js';
-import { LRQ_EXPORT_VERSION, lowerBoundOf, weightAxis, writeChecked, type ActRecord, type ExportResult, type WeightRecord } from './export.js';
+import { activationNodes, LRQ_EXPORT_VERSION, lowerBoundOf, qdqPair, weightAxis, writeChecked, type ActRecord, type ExportResult, type WeightRecord } from './export.js';
 import { PASS_OPS, WEIGHTED_OPS } from './qdq_ops.js';
 
 /** Integer kernels onnxruntime runs for quantized nodes (default and com.microsoft domains). */
@@ -48,8 +48,7 @@ export async function exportDeploy(originalOnnxPath: string, spec: ExportSpec, o
   const ed = new GraphEditor(model, originalOnnxPath);
   const opset = defaultOpset(model);
   if (opset < 13) throw new LrqError(`${originalOnnxPath}: opset ${opset} is too old to export (need ≥ 13 for per-channel DequantizeLinear)`);
-  let fp32Total = 0;
-  for (const t of ed.inits.values()) if (t.dataType === onnx.TensorProto.DataType.FLOAT) fp32Total += 4 * (t.dims ?? []).map(toNum).reduce((a, b) => a * b, 1);
+  const fp32Total = ed.floatInitializerBytes();
   for (const [name, data] of spec.initializers ?? []) ed.writeFloat(name, data);
   const byName = (n: string) => (ed.graph.node ?? []).find((x) => x.name === n);
 
@@ -70,7 +69,8 @@ export async function exportDeploy(originalOnnxPath: string, spec: ExportSpec, o
   // 1b. channel shuffles (Reshape [N,g,C/g,H,W] → Transpose 0,2,1,3,4 → Reshape [N,C,H,W]) become one
   //     Gather of channels: the same permutation, but onnxruntime's uint8 5-D Transpose is 4× slower than
   //     float's, and the shape arithmetic feeding the Reshapes goes away with it
-  const traced = traceOriginal(originalOnnxPath);
+  // (the trace — a second import and two forwards — only when there is a Shape or a Transpose to rewrite)
+  const traced = (ed.graph.node ?? []).some((n) => n.opType === 'Shape' || n.opType === 'Transpose') ? traceOriginal(originalOnnxPath) : null;
   const shuffles = traced ? rewriteChannelShuffles(ed, traced[0]) : 0;
   const folded = traced ? foldShapeValues(ed, traced[0], traced[1]) : 0;
   if (shuffles || folded) removeDeadNodes(ed);
@@ -88,16 +88,7 @@ export async function exportDeploy(originalOnnxPath: string, spec: ExportSpec, o
     const post = producer ? edge : ed.unique(`${edge}_dequantized`);
     if (producer) producer.output = (producer.output ?? []).map((t) => (t === edge ? pre : t));
     else for (const { node, slot } of ed.consumers(edge)) node.input![slot] = post;
-    const nodes: NodeProto[] = [];
-    let x = pre;
-    if (p.clipLo !== null || p.clipHi !== null) {
-      const lo = p.clipLo !== null ? ed.scalar(`${edge}_clip_min`, p.clipLo) : '';
-      const hi = p.clipHi !== null ? ed.scalar(`${edge}_clip_max`, p.clipHi) : '';
-      const y = ed.unique(`${edge}_clipped`);
-      nodes.push(ed.node('Clip', `${edge}_Clip`, [x, lo, hi], [y]));
-      x = y;
-    }
-    nodes.push(...qdqPair(ed, edge, x, post, p.scale, p.zeroPoint));
+    const nodes = activationNodes(ed, edge, pre, post, p);
     if (producer) ed.insertAfter(producer, nodes);
     else ed.graph.node = [...nodes, ...(ed.graph.node ?? [])];
     qOf.set(post, { scale: p.scale, zeroPoint: p.zeroPoint, bits: aq.bits });
@@ -113,7 +104,7 @@ export async function exportDeploy(originalOnnxPath: string, spec: ExportSpec, o
       if (!out || qOf.has(out) || graphOutputs.has(out)) continue;
       const pre = ed.unique(`${out}_prequant`);
       node.output = (node.output ?? []).map((t) => (t === out ? pre : t));
-      ed.insertAfter(node, qdqPair(ed, out, pre, out, src.scale, src.zeroPoint));
+      ed.insertAfter(node, qdqPair(ed, out, pre, out, src.scale, src.zeroPoint, UINT8));
       qOf.set(out, src);
     }
   }
@@ -296,18 +287,6 @@ function removeDeadNodes(ed: GraphEditor): void {
   const read = new Set<string>();
   for (const n of ed.graph.node ?? []) for (const i of n.input ?? []) read.add(i);
   for (const name of [...ed.inits.keys()]) if (!read.has(name) && !outputs.has(name)) ed.removeInit(name);
-}
-
-/** QuantizeLinear(x) → DequantizeLinear → `out`, uint8 per tensor. */
-function qdqPair(ed: GraphEditor, base: string, x: string, out: string, scale: number, zeroPoint: number): NodeProto[] {
-  const sName = ed.scalar(`${base}_scale`, scale);
-  const zName = ed.unique(`${base}_zero_point`);
-  ed.addInit(intTensor(zName, [], [zeroPoint], UINT8));
-  const q = ed.unique(`${base}_quantized`);
-  return [
-    ed.node('QuantizeLinear', `${base}_QuantizeLinear`, [x, sName, zName], [q]),
-    ed.node('DequantizeLinear', `${base}_DequantizeLinear`, [q, sName, zName], [out]),
-  ];
 }
 
 /** Load `file` in onnxruntime with extended optimizations, save its optimized graph and count what it runs. */

@@ -18,7 +18,7 @@ import { onnx, readModelProto, toNum, type NodeProto } from '../onnx/proto.js';
 import { tempPathFor } from '../atomic.js';
 import { containersFor, UINT8, type Container } from './containers.js';
 import { bumpOpset, defaultOpset, floatTensor, GraphEditor, intAttr, intTensor } from './graph_edit.js';
-import { activationQdq, weightQdq } from './qparams.js';
+import { type ActQdq, activationQdq, weightQdq } from './qparams.js';
 import { channelMinMax, fakeQuantGdfq, type ExportSpec } from './spec.js';
 import { foldBatchNorms } from './fold_bn.js';
 import { sizeReport, type SizeReport } from './size.js';
@@ -95,8 +95,7 @@ export async function exportQdq(originalOnnxPath: string, spec: ExportSpec, outP
   const opset = form === 'qdq' ? Math.max(opset0, 21) : opset0;
 
   // Original float initializer bytes, for the size report.
-  let fp32Total = 0;
-  for (const t of ed.inits.values()) if (t.dataType === onnx.TensorProto.DataType.FLOAT) fp32Total += 4 * (t.dims ?? []).map(toNum).reduce((a, b) => a * b, 1);
+  const fp32Total = ed.floatInitializerBytes();
 
   for (const [name, data] of spec.initializers ?? []) ed.writeFloat(name, data);
   const bnFolded = spec.foldBn ? foldBatchNorms(ed, new Set(spec.weights.keys())) : 0;
@@ -150,22 +149,7 @@ export async function exportQdq(originalOnnxPath: string, spec: ExportSpec, outP
     // (torchvision ResNet-18/50, MobileNet stems).
     const actContainers = containersFor(aq.bits, opset).filter((c) => c.bits !== 4);
     const p = activationQdq(aq.lo, aq.hi, aq.bits, lowerBoundOf(ed, node), actContainers, where);
-    const nodes: NodeProto[] = [];
-    let x = pre;
-    if (p.clipLo !== null || p.clipHi !== null) {
-      const lo = p.clipLo !== null ? ed.scalar(`${tensor}_clip_min`, p.clipLo) : '';
-      const hi = p.clipHi !== null ? ed.scalar(`${tensor}_clip_max`, p.clipHi) : '';
-      const y = ed.unique(`${tensor}_clipped`);
-      nodes.push(ed.node('Clip', `${tensor}_Clip`, [x, lo, hi], [y]));
-      x = y;
-    }
-    const sName = ed.scalar(`${tensor}_scale`, p.scale);
-    const zName = ed.unique(`${tensor}_zero_point`);
-    ed.addInit(intTensor(zName, [], [p.zeroPoint], p.container));
-    const q = ed.unique(`${tensor}_quantized`);
-    nodes.push(ed.node('QuantizeLinear', `${tensor}_QuantizeLinear`, [x, sName, zName], [q]));
-    nodes.push(ed.node('DequantizeLinear', `${tensor}_DequantizeLinear`, [q, sName, zName], [tensor]));
-    ed.insertAfter(node, nodes);
+    ed.insertAfter(node, activationNodes(ed, tensor, pre, tensor, p));
     activations.push({ tensor, node: node.name ?? '', bits: aq.bits, container: p.container.name, scale: p.scale, zeroPoint: p.zeroPoint, clip: [p.clipLo, p.clipHi] });
   }
 
@@ -212,6 +196,31 @@ export function weightAxis(ed: GraphEditor, name: string, rank: number): number 
     axis = a;
   }
   return axis;
+}
+
+/** QuantizeLinear(x) → DequantizeLinear → `out`, per tensor in `container` (names from `base`). */
+export function qdqPair(ed: GraphEditor, base: string, x: string, out: string, scale: number, zeroPoint: number, container: Container): NodeProto[] {
+  const sName = ed.scalar(`${base}_scale`, scale);
+  const zName = ed.unique(`${base}_zero_point`);
+  ed.addInit(intTensor(zName, [], [zeroPoint], container));
+  const q = ed.unique(`${base}_quantized`);
+  return [
+    ed.node('QuantizeLinear', `${base}_QuantizeLinear`, [x, sName, zName], [q]),
+    ed.node('DequantizeLinear', `${base}_DequantizeLinear`, [q, sName, zName], [out]),
+  ];
+}
+
+/** The nodes of one activation quantizer x → `out`: the Clip its grid needs (if any), then its Q/DQ pair. */
+export function activationNodes(ed: GraphEditor, base: string, x: string, out: string, p: ActQdq): NodeProto[] {
+  const nodes: NodeProto[] = [];
+  if (p.clipLo !== null || p.clipHi !== null) {
+    const lo = p.clipLo !== null ? ed.scalar(`${base}_clip_min`, p.clipLo) : '';
+    const hi = p.clipHi !== null ? ed.scalar(`${base}_clip_max`, p.clipHi) : '';
+    const y = ed.unique(`${base}_clipped`);
+    nodes.push(ed.node('Clip', `${base}_Clip`, [x, lo, hi], [y]));
+    x = y;
+  }
+  return [...nodes, ...qdqPair(ed, base, x, out, p.scale, p.zeroPoint, p.container)];
 }
 
 /** A spec key (a Relu/Clip output tensor, or the node's name) → tensor name and producing node. */

@@ -74,6 +74,13 @@ export class GraphEditor {
     t.externalData = [];
   }
 
+  /** Bytes of the float32 initializers (the FP32 side of the size report). */
+  floatInitializerBytes(): number {
+    let n = 0;
+    for (const t of this.inits.values()) if (t.dataType === DT.FLOAT) n += 4 * (t.dims ?? []).map(toNum).reduce((a, b) => a * b, 1);
+    return n;
+  }
+
   /** Add an initializer (its name must already be unique). */
   addInit(t: TensorProto): void {
     this.graph.initializer = [...(this.graph.initializer ?? []), t];
