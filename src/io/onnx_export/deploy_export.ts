@@ -19,6 +19,7 @@ import { gdfqCode, gdfqGrid, type ExportSpec } from './spec.js';
 import { sizeReport } from './size.js';
 import { activationNodes, LRQ_EXPORT_VERSION, lowerBoundOf, qdqPair, weightAxis, writeChecked, type ActRecord, type ExportResult, type WeightRecord } from './export.js';
 import { PASS_OPS, WEIGHTED_OPS } from './qdq_ops.js';
+import { foldChannelOrder } from './channel_order.js';
 
 /** Integer kernels onnxruntime runs for quantized nodes (default and com.microsoft domains). */
 export const INTEGER_KERNELS: readonly string[] = [
@@ -74,6 +75,11 @@ export async function exportDeploy(originalOnnxPath: string, spec: ExportSpec, o
   const shuffles = traced ? rewriteChannelShuffles(ed, traced[0]) : 0;
   const folded = traced ? foldShapeValues(ed, traced[0], traced[1]) : 0;
   if (shuffles || folded) removeDeadNodes(ed);
+  // 1c. …and then folded away: the convolutions around each shuffle read and write permuted channel orders, so
+  //     onnxruntime's NHWC layout pass meets no Gather (it cannot move its Transposes through one)
+  const weightSpec = new Map(spec.weights);
+  const order = traced && shuffles ? foldChannelOrder(ed, weightSpec, (t) => traced[0].get(t)?.shape[1], new Set(spec.activations.keys())) : null;
+  if (order?.shuffles) removeDeadNodes(ed);
 
   // 2. Q/DQ on every quantized edge (uint8: the container onnxruntime's kernels take for activations)
   const qOf = new Map<string, EdgeQ>();
@@ -113,7 +119,7 @@ export async function exportDeploy(originalOnnxPath: string, spec: ExportSpec, o
   const weights: WeightRecord[] = [];
   const weightBits: { n: number; container: typeof INT8 | null; bits: number; channels: number }[] = [];
   const wScale = new Map<string, Float32Array>(); // DequantizeLinear output (the weight's name) → per-channel scale
-  for (const [name, wq] of spec.weights) {
+  for (const [name, wq] of weightSpec) {
     const { data, dims } = ed.readFloat(name);
     const axis = weightAxis(ed, name, dims.length);
     const C = dims[axis]!;
