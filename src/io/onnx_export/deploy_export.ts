@@ -20,6 +20,9 @@ import { sizeReport } from './size.js';
 import { activationNodes, LRQ_EXPORT_VERSION, lowerBoundOf, qdqPair, weightAxis, writeChecked, type ActRecord, type ExportResult, type WeightRecord } from './export.js';
 import { PASS_OPS, WEIGHTED_OPS } from './qdq_ops.js';
 import { foldChannelOrder } from './channel_order.js';
+import { reduceMeanToGlobalPool } from './pool_rewrite.js';
+import { padInputChannels } from './stem_pad.js';
+import { padsToInteger } from './int_pad.js';
 
 /** Integer kernels onnxruntime runs for quantized nodes (default and com.microsoft domains). */
 export const INTEGER_KERNELS: readonly string[] = [
@@ -80,6 +83,7 @@ export async function exportDeploy(originalOnnxPath: string, spec: ExportSpec, o
   const weightSpec = new Map(spec.weights);
   const order = traced && shuffles ? foldChannelOrder(ed, weightSpec, (t) => traced[0].get(t)?.shape[1], new Set(spec.activations.keys())) : null;
   if (order?.shuffles) removeDeadNodes(ed);
+  const pools = traced ? reduceMeanToGlobalPool(ed, new Set([...spec.activations.keys()]), (t) => traced[0].get(t)?.shape.length) : 0;
 
   // 2. Q/DQ on every quantized edge (uint8: the container onnxruntime's kernels take for activations)
   const qOf = new Map<string, EdgeQ>();
@@ -99,6 +103,7 @@ export async function exportDeploy(originalOnnxPath: string, spec: ExportSpec, o
     else ed.graph.node = [...nodes, ...(ed.graph.node ?? [])];
     qOf.set(post, { scale: p.scale, zeroPoint: p.zeroPoint, bits: aq.bits });
     activations.push({ tensor: edge, node: producer?.name ?? '(graph input)', bits: aq.bits, container: 'UINT8', scale: p.scale, zeroPoint: p.zeroPoint, clip: [p.clipLo, p.clipHi] });
+    if (!producer) padInputChannels(ed, edge, post, declaredShape(ed, edge));
   }
 
   // 3. data-movement ops keep their input's grid: the same Q/DQ after them lets onnxruntime drop both
@@ -114,6 +119,8 @@ export async function exportDeploy(originalOnnxPath: string, spec: ExportSpec, o
       qOf.set(out, src);
     }
   }
+
+  padsToInteger(ed);
 
   // 4. weights: int8 symmetric per output channel (zero point 0: what QLinearConv's per-channel path needs)
   const weights: WeightRecord[] = [];
@@ -278,6 +285,12 @@ function rewriteChannelShuffles(ed: GraphEditor, edges: Traced): number {
     n++;
   }
   return n;
+}
+
+/** Dims of a graph input as declared (a symbolic dim is NaN), or undefined. */
+function declaredShape(ed: GraphEditor, name: string): number[] | undefined {
+  const dims = (ed.graph.input ?? []).find((i) => i.name === name)?.type?.tensorType?.shape?.dim;
+  return dims ? dims.map((d) => (d.dimValue !== undefined && d.dimValue !== null ? toNum(d.dimValue) : NaN)) : undefined;
 }
 
 /** Drop nodes none of whose outputs is read (shape arithmetic left behind by a rewrite), to a fixed point. */
