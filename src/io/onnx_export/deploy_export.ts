@@ -9,15 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { LrqError } from '../../engine/errors.js';
-import { onnx, readModelProto, toNum } from '../onnx/proto.js';
+import { onnx, readModelProto, toNum, type NodeProto } from '../onnx/proto.js';
 import { INT32, INT8, UINT8 } from './containers.js';
 import { defaultOpset, floatTensor, GraphEditor, int64Tensor, intAttr, intTensor } from './graph_edit.js';
 import { Tensor } from '../../engine/tensor.js';
 import { loadOnnx, type GraphModule } from '../onnx/index.js';
-import { activationQdq } from './qparams.js';
+import { intActivationQdq, type IntActQdq } from './qparams.js';
 import { gdfqCode, gdfqGrid, type ExportSpec } from './spec.js';
 import { sizeReport } from './size.js';
-import { activationNodes, LRQ_EXPORT_VERSION, lowerBoundOf, qdqPair, weightAxis, writeChecked, type ActRecord, type ExportResult, type WeightRecord } from './export.js';
+import { LRQ_EXPORT_VERSION, qdqPair, weightAxis, writeChecked, type ActRecord, type ExportResult, type WeightRecord } from './export.js';
 import { PASS_OPS, WEIGHTED_OPS } from './qdq_ops.js';
 import { foldChannelOrder } from './channel_order.js';
 import { reduceMeanToGlobalPool } from './pool_rewrite.js';
@@ -93,16 +93,17 @@ export async function exportDeploy(originalOnnxPath: string, spec: ExportSpec, o
     const producer = ed.producer(edge);
     if (!producer && edge !== inputName) throw new LrqError(`export int8: quantized edge '${edge}' is not a tensor of ${originalOnnxPath}`);
     const where = `export int8: edge '${edge}'`;
-    const p = activationQdq(aq.lo, aq.hi, aq.bits, producer ? lowerBoundOf(ed, producer) : -Infinity, [UINT8], where);
+    const p = intActivationQdq(aq.lo, aq.hi, aq.bits, where);
     const pre = producer ? ed.unique(`${edge}_prequant`) : edge;
     const post = producer ? edge : ed.unique(`${edge}_dequantized`);
     if (producer) producer.output = (producer.output ?? []).map((t) => (t === edge ? pre : t));
     else for (const { node, slot } of ed.consumers(edge)) node.input![slot] = post;
-    const nodes = activationNodes(ed, edge, pre, post, p);
+    const nodes = clampedQdq(ed, edge, pre, post, p);
     if (producer) ed.insertAfter(producer, nodes);
     else ed.graph.node = [...nodes, ...(ed.graph.node ?? [])];
     qOf.set(post, { scale: p.scale, zeroPoint: p.zeroPoint, bits: aq.bits });
-    activations.push({ tensor: edge, node: producer?.name ?? '(graph input)', bits: aq.bits, container: 'UINT8', scale: p.scale, zeroPoint: p.zeroPoint, clip: [p.clipLo, p.clipHi] });
+    const real = (u: number | null) => (u === null ? null : Math.fround((u - p.zeroPoint) * p.scale));
+    activations.push({ tensor: edge, node: producer?.name ?? '(graph input)', bits: aq.bits, container: 'UINT8', scale: p.scale, zeroPoint: p.zeroPoint, clip: [real(p.clampLo), real(p.clampHi)] });
     if (!producer) padInputChannels(ed, edge, post, declaredShape(ed, edge));
   }
 
@@ -207,6 +208,22 @@ export async function exportDeploy(originalOnnxPath: string, spec: ExportSpec, o
     path: outPath, form: 'int8', opset, fileBytes, weights, activations, bnFolded: (spec.folded ?? []).length,
     size: sizeReport(fp32Total, weightBits, activations.length, fileBytes), fusion,
   };
+}
+
+/** QuantizeLinear → (uint8 Clip to the k-bit levels, when the grid has fewer than 256) → DequantizeLinear. */
+function clampedQdq(ed: GraphEditor, base: string, x: string, out: string, p: IntActQdq): NodeProto[] {
+  const [q, dq] = qdqPair(ed, base, x, out, p.scale, p.zeroPoint, UINT8);
+  if (p.clampLo === null && p.clampHi === null) return [q!, dq!];
+  const bound = (v: number | null, what: string) => {
+    if (v === null) return '';
+    const name = ed.unique(`${base}_clamp_${what}`);
+    ed.addInit(intTensor(name, [], [v], UINT8));
+    return name;
+  };
+  const clamped = ed.unique(`${base}_clamped`);
+  const clip = ed.node('Clip', `${base}_ClipLevels`, [q!.output![0]!, bound(p.clampLo, 'min'), bound(p.clampHi, 'max')], [clamped]);
+  dq!.input![0] = clamped;
+  return [q!, clip, dq!];
 }
 
 /** Channel shuffles → Gather(axis 1) with the constant permutation o ↦ (o mod g)·(C/g) + ⌊o/g⌋; returns the count. */

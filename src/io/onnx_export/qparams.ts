@@ -91,3 +91,29 @@ export function activationQdq(lo: number, hi: number, bits: number, lowerBound: 
   }
   throw new LrqError(`${where}: activation range [${lo}, ${hi}] at ${bits} bits lies too far from zero for any ${containers.map((c) => c.name).join('/')} zero point`);
 }
+
+/** uint8 Q/DQ parameters of a k-bit activation grid whose clamp runs on the integer tensor (int8 export). */
+export interface IntActQdq {
+  scale: number;
+  zeroPoint: number;
+  /** Integer clamp bounds on the uint8 tensor (null: the container's own saturation already clamps there). */
+  clampLo: number | null;
+  clampHi: number | null;
+  grid: Grid;
+}
+
+/**
+ * Levels ℓ ∈ [r, r + L] (L = 2^k − 1) on uint8 with z = clamp(−r, 0, 255 − L − r): the bottom level sits at 0
+ * when it can (the container's saturation is the bottom clamp, and a ReLU in front of a zero point 0 is dropped by
+ * onnxruntime), the top at z + r + L. clamp(sat(round(x/scale) + z), z + r, z + r + L) equals the grid's
+ * clamp(round(x/scale), r, r + L) + z, so a uint8 Clip after QuantizeLinear replaces the float Clip in front of it —
+ * and the integer kernels on both sides stay fused.
+ */
+export function intActivationQdq(lo: number, hi: number, bits: number, where: string): IntActQdq {
+  const grid = gdfqGrid(lo, hi, bits);
+  const L = 2 ** bits - 1;
+  const r = grid.r;
+  const z = Math.min(Math.max(0, -r), 255 - L - r);
+  if (z < 0 || z > 255) throw new LrqError(`${where}: activation range [${lo}, ${hi}] at ${bits} bits lies too far from zero for a uint8 zero point`);
+  return { scale: Math.fround(1 / grid.s), zeroPoint: z, clampLo: z + r > 0 ? z + r : null, clampHi: z + r + L < 255 ? z + r + L : null, grid };
+}
