@@ -104,7 +104,7 @@ export function chooseDeploy(forms: ExportedForm[]): { file: string; why: string
   }
   const small = [...forms].sort((a, b) => a.bytes - b.bytes)[0]!;
   const untimed = small.ms64 === null;
-  return { file: small.file, why: untimed ? 'smallest file (latency not measured)' : 'smallest file; no form runs faster than FP32 in onnxruntime (quantize with --scheme deploy --abits 8 for one that does)' };
+  return { file: small.file, why: untimed ? 'smallest file (latency not measured)' : 'smallest file; no form runs faster than FP32 in onnxruntime (quantize with --scheme deploy for one that does)' };
 }
 
 /** Default export file of a run directory. */

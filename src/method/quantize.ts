@@ -194,7 +194,7 @@ async function quantizeLocked(opts: QuantizeOptions, runDir: string, interrupt: 
     for (const f of ex.forms) {
       const speed = f.ms64 !== null && f.fp32Ms64 !== null ? `, ${f.ms64} ms vs FP32 ${f.fp32Ms64} ms at batch 64 (${(f.fp32Ms64 / f.ms64).toFixed(2)}×)` : '';
       progress.message(`exported ${f.file} [${f.form}, for ${f.purpose}]: ${(f.bytes / 1024).toFixed(0)} KiB${speed}${f.top1 !== null ? `, onnxruntime top-1 ${f.top1.toFixed(2)}%` : ''}`);
-      if (f.floatLayers?.length) progress.message(`  onnxruntime still runs ${f.floatLayers.length} layer(s) in float: ${f.floatLayers.slice(0, 8).join(', ')}${f.floatLayers.length > 8 ? ', …' : ''}${cfg.abits < 8 ? ` (activations below 8 bits need a Clip that onnxruntime's integer kernels cannot absorb)` : ''}`);
+      if (f.floatLayers?.length) progress.message(`  onnxruntime still runs ${f.floatLayers.length} layer(s) in float: ${f.floatLayers.slice(0, 8).join(', ')}${f.floatLayers.length > 8 ? ', …' : ''}`);
     }
     if (deploy) progress.message(`deploy: ${deploy.file} — ${deploy.why}`);
   }
