@@ -8,6 +8,7 @@ import type { GraphModule } from '../io/onnx/index.js';
 import { Generator } from '../models/generator.js';
 import { prepareQat, setCalibration } from '../quant/prepare.js';
 import { makeQConfig } from '../quant/qconfig.js';
+import type { RangeMode } from '../quant/observer.js';
 
 export interface NaiveOptions {
   wbits: number;
@@ -16,6 +17,8 @@ export interface NaiveOptions {
   scheme?: 'paper' | 'deploy';
   /** Untrained long-range generator (LKA after both upsampled blocks) instead of the GDFQ generator. */
   longRange?: boolean;
+  /** Activation range observer (default plain-ema; 'mse' picks each batch's MSE-optimal clipped range). */
+  rangeMode?: RangeMode;
   /** Calibration batches and their size (default 4 × 64). */
   batches?: number;
   batchSize?: number;
@@ -29,7 +32,7 @@ export interface NaiveOptions {
 /** Fake-quantize `student` in place (eval mode) with ranges from `batches` untrained-generator batches, then freeze. */
 export function naiveCalibrate(student: GraphModule, o: NaiveOptions): GraphModule {
   const seed = o.seed ?? 0, n = o.batches ?? 4, bs = o.batchSize ?? 64;
-  prepareQat(student, makeQConfig({ weightBits: o.wbits, actBits: o.abits, rangeMode: 'plain-ema', scheme: o.scheme ?? 'paper' }));
+  prepareQat(student, makeQConfig({ weightBits: o.wbits, actBits: o.abits, rangeMode: o.rangeMode ?? 'plain-ema', scheme: o.scheme ?? 'paper' }));
   student.eval();
   const g = new Generator({
     numClasses: o.numClasses, latentDim: 100, imgSize: o.imgSize, channels: o.channels,

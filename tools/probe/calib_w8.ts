@@ -1,0 +1,30 @@
+// Probe: data-free naive calibration of a deploy-scheme student (untrained-generator batches) with each range
+// mode and batch count → int8 export → onnxruntime top-1 on the test set (all images by default).
+// Usage: node --import tsx tools/probe/calib_w8.ts <model.onnx> <wbits> <abits> <mode:batches,…> [mean std]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadOnnx } from '../../src/io/onnx/index.js';
+import { ortEvaluate } from '../../src/io/onnx/ort.js';
+import { exportDeploy } from '../../src/io/onnx_export/deploy_export.js';
+import { openDataset } from '../../src/method/data.js';
+import { naiveCalibrate } from '../../src/method/naive.js';
+import { buildExportSpec } from '../../src/method/artifacts.js';
+import type { RangeMode } from '../../src/quant/observer.js';
+
+const [model, wb, ab, variants, mean, std] = process.argv.slice(2);
+const norm = { mean: (mean ?? '0.485,0.456,0.406').split(',').map(Number), std: (std ?? '0.229,0.224,0.225').split(',').map(Number) };
+const ds = openDataset('/work/shared/data/cifar10/cifar10-test-yoongikim-jpeg-q75.bin', { normalization: norm, size: [32, 32], numClasses: 10 }).spread(Number(process.env.N ?? 10000));
+const dir = mkdtempSync(join(tmpdir(), 'lrq-cal-'));
+try {
+  console.log(`FP ${((await ortEvaluate(model!, ds)).top1 * 100).toFixed(2)} on ${ds.length ?? ''}`);
+  for (const v of variants!.split(',')) {
+    const [mode, batches] = v.split(':');
+    const t0 = Date.now();
+    const student = naiveCalibrate(loadOnnx(model!), { wbits: Number(wb), abits: Number(ab), scheme: 'deploy', rangeMode: mode as RangeMode, batches: Number(batches ?? 4), numClasses: 10, imgSize: 32, channels: 3 });
+    const r = await exportDeploy(model!, buildExportSpec(student, {}), join(dir, `${mode}-${batches}.onnx`));
+    console.log(`${v}: onnxruntime top-1 ${((await ortEvaluate(r.path, ds)).top1 * 100).toFixed(2)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
