@@ -1,15 +1,16 @@
-// `npm run bench:deploy [-- --json] [--images N] [--models r20,shufflenet] [--configs paper:4:4,deploy:8:8,…]`:
-// onnxruntime latency (2 threads, median of 30 runs at batch 1, 15 at batch 64) of the FP32 original and of
-// every export form of data-free naive-calibrated students, measured in one invocation, with file size and
+// `npm run bench:deploy [-- --json] [--images N] [--models r20,shufflenet] [--configs paper:4:4,deploy:8:8,…] [--rounds R]`:
+// onnxruntime latency (2 threads; FP32 and every file timed round by round, 30 rounds at batch 1, 15 at batch 64,
+// speed-up = median of the per-round ratios, with its range) of the FP32 original and of every export form of data-free naive-calibrated students, measured in one invocation, with file size and
 // onnxruntime top-1 on the CIFAR-10 test set. Students: ranges from 4 batches of an untrained generator (no
 // training: latency and fusion do not depend on it; the accuracy column is the naive baseline's).
-// With --json, one object per line: model, form, scheme, wbits, abits, batch, ms, fp32_ms, speedup, mb, top1, kernels.
+// With --json, one object per line: model, form, scheme, wbits, abits, batch, ms, fp32_ms, speedup, speedup_range, mb, top1, kernels.
 
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadOnnx } from '../../src/io/onnx/index.js';
-import { ortEvaluate, ortLatency } from '../../src/io/onnx/ort.js';
+import { ortEvaluate } from '../../src/io/onnx/ort.js';
+import { interleavedLatency } from './interleaved.js';
 import { exportDeploy } from '../../src/io/onnx_export/deploy_export.js';
 import { exportQdq, type ExportForm } from '../../src/io/onnx_export/export.js';
 import { openDataset } from '../../src/method/data.js';
@@ -34,10 +35,12 @@ const configs = arg('configs', 'paper:4:4,deploy:8:8,deploy:4:8,deploy:4:4').spl
   const [scheme, w, a] = c.split(':');
   return { scheme: scheme as 'paper' | 'deploy', wbits: Number(w), abits: Number(a) };
 });
+// rounds of the interleaved timing (each: the fastest of 3 runs of every file) at batch 1 and 64
+const rounds = (batch: number) => Number(arg('rounds', '0')) || (batch === 1 ? 30 : 15);
 const evalData = arg('eval-data', join(DATA, 'cifar10/cifar10-test-yoongikim-jpeg-q75.bin'));
 const dir = mkdtempSync(join(tmpdir(), 'lrq-bench-deploy-'));
 
-interface Row { model: string; form: string; scheme: string; wbits: number | null; abits: number | null; batch: number; ms: number; fp32_ms: number; speedup: number; mb: number; top1: number | null; kernels?: string; float_layers?: number }
+interface Row { model: string; form: string; scheme: string; wbits: number | null; abits: number | null; batch: number; ms: number; fp32_ms: number; speedup: number; speedup_range: [number, number]; mb: number; top1: number | null; kernels?: string; float_layers?: number }
 const rows: Row[] = [];
 const r2 = (v: number) => Math.round(v * 100) / 100;
 
@@ -68,12 +71,13 @@ try {
         }
       }
     }
+    const top1s = new Map<string, number>();
+    for (const f of files) top1s.set(f.path, r2((await ortEvaluate(f.path, testSet)).top1 * 100));
     for (const batch of [1, 64]) {
-      const fp = (await ortLatency(m.file, shape, batch, { runs: batch === 1 ? 30 : 15 })).medianMs;
-      for (const f of files) {
-        const ms = f.path === m.file ? fp : (await ortLatency(f.path, shape, batch, { runs: batch === 1 ? 30 : 15 })).medianMs;
-        const top1 = batch === 64 ? null : r2((await ortEvaluate(f.path, testSet)).top1 * 100);
-        const row: Row = { model: name, form: f.form, scheme: f.scheme, wbits: f.wbits, abits: f.abits, batch, ms: r2(ms), fp32_ms: r2(fp), speedup: r2(fp / ms), mb: r2(statSync(f.path).size / 1e6), top1, ...(f.kernels !== undefined ? { kernels: f.kernels, float_layers: f.floatLayers } : {}) };
+      const lat = await interleavedLatency(files.map((f) => f.path), shape, batch, rounds(batch));
+      for (const [k, f] of files.entries()) {
+        const top1 = batch === 64 ? null : top1s.get(f.path)!;
+        const row: Row = { model: name, form: f.form, scheme: f.scheme, wbits: f.wbits, abits: f.abits, batch, ms: r2(lat.ms[k]!), fp32_ms: r2(lat.ms[0]!), speedup: r2(lat.speedup[k]!), speedup_range: lat.range[k]!.map(r2) as [number, number], mb: r2(statSync(f.path).size / 1e6), top1, ...(f.kernels !== undefined ? { kernels: f.kernels, float_layers: f.floatLayers } : {}) };
         rows.push(row);
         if (json) process.stdout.write(JSON.stringify(row) + '\n');
         else process.stderr.write(`[bench:deploy] ${name} ${f.form} ${f.scheme} W${f.wbits ?? 32}A${f.abits ?? 32} batch ${batch}: ${row.ms} ms (${row.speedup}× FP32)\n`);
@@ -88,7 +92,7 @@ if (!json) {
   // top-1 is measured once per file (batch-1 pass); show it on both rows
   const top = new Map(rows.filter((r) => r.top1 !== null).map((r) => [`${r.model}|${r.form}|${r.scheme}|${r.wbits}|${r.abits}`, r.top1]));
   const head = ['model', 'form', 'scheme', 'bits', 'batch', 'ms', 'FP32 ms', 'speed-up', 'MB', `top-1 (${images})`, 'onnxruntime kernels'];
-  const body = rows.map((r) => [r.model, r.form, r.scheme, r.wbits === null ? 'FP32' : `W${r.wbits}A${r.abits}`, String(r.batch), r.ms.toFixed(2), r.fp32_ms.toFixed(2), `${r.speedup.toFixed(2)}×`, r.mb.toFixed(2), String(top.get(`${r.model}|${r.form}|${r.scheme}|${r.wbits}|${r.abits}`) ?? ''), r.kernels ? `${r.kernels}${r.float_layers ? `; ${r.float_layers} float` : ''}` : '']);
+  const body = rows.map((r) => [r.model, r.form, r.scheme, r.wbits === null ? 'FP32' : `W${r.wbits}A${r.abits}`, String(r.batch), r.ms.toFixed(2), r.fp32_ms.toFixed(2), `${r.speedup.toFixed(2)}× (${r.speedup_range[0].toFixed(2)}–${r.speedup_range[1].toFixed(2)})`, r.mb.toFixed(2), String(top.get(`${r.model}|${r.form}|${r.scheme}|${r.wbits}|${r.abits}`) ?? ''), r.kernels ? `${r.kernels}${r.float_layers ? `; ${r.float_layers} float` : ''}` : '']);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(w[i]!)).join(' | ')} |`;
   process.stdout.write([line(head), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...body.map(line)].join('\n') + '\n');
