@@ -9,6 +9,7 @@ import { Generator } from '../models/generator.js';
 import { prepareQat, setCalibration } from '../quant/prepare.js';
 import { makeQConfig } from '../quant/qconfig.js';
 import type { RangeMode } from '../quant/observer.js';
+import { ActFakeQuant } from '../quant/fake_quantize.js';
 
 export interface NaiveOptions {
   wbits: number;
@@ -19,6 +20,12 @@ export interface NaiveOptions {
   longRange?: boolean;
   /** Activation range observer (default plain-ema; 'mse' picks each batch's MSE-optimal clipped range). */
   rangeMode?: RangeMode;
+  /**
+   * Range of the network-input quantizer (deploy scheme), e.g. the normalized pixel range
+   * [min_c (0 − mean_c)/std_c, max_c (1 − mean_c)/std_c]: known without data, and narrower than an untrained
+   * generator's images (ResNet-20: [−2.12, 2.64] against [−5.41, 5.14]). Default: observed like the rest.
+   */
+  inputRange?: [number, number];
   /** Calibration batches and their size (default 4 × 64). */
   batches?: number;
   batchSize?: number;
@@ -44,5 +51,13 @@ export function naiveCalibrate(student: GraphModule, o: NaiveOptions): GraphModu
     for (let i = 0; i < n; i++) student.forward(g.forward(rng.normal([bs, 100]), rng.integers(0, o.numClasses, bs)));
   });
   setCalibration(student, false);
+  if (o.inputRange) {
+    const path = student.edgeModules().find(([edge]) => edge === student.inputName)?.[1];
+    const aq = path ? student.getSubmodule(path) : undefined;
+    if (aq instanceof ActFakeQuant) {
+      aq.lo.data[0] = o.inputRange[0];
+      aq.hi.data[0] = o.inputRange[1];
+    }
+  }
   return student;
 }

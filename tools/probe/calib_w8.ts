@@ -1,6 +1,7 @@
 // Probe: data-free naive calibration of a deploy-scheme student (untrained-generator batches) with each range
 // mode and batch count → int8 export → onnxruntime top-1 on the test set (all images by default).
-// Usage: node --import tsx tools/probe/calib_w8.ts <model.onnx> <wbits> <abits> <mode:batches,…> [mean std]
+// Usage: node --import tsx tools/probe/calib_w8.ts <model.onnx> <wbits> <abits> <mode:batches[:pixels],…> [mean std]
+// (':pixels': the input quantizer takes the normalized pixel range instead of the generator images')
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,10 +20,14 @@ const dir = mkdtempSync(join(tmpdir(), 'lrq-cal-'));
 try {
   console.log(`FP ${((await ortEvaluate(model!, ds)).top1 * 100).toFixed(2)} on ${ds.length ?? ''}`);
   for (const v of variants!.split(',')) {
-    const [mode, batches] = v.split(':');
+    const [mode, batches, pix] = v.split(':');
+    const inputRange: [number, number] | undefined = pix === 'pixels' ? [Math.min(...norm.mean.map((m, c) => -m / norm.std[c]!)), Math.max(...norm.mean.map((m, c) => (1 - m) / norm.std[c]!))] : undefined;
     const t0 = Date.now();
-    const student = naiveCalibrate(loadOnnx(model!), { wbits: Number(wb), abits: Number(ab), scheme: 'deploy', rangeMode: mode as RangeMode, batches: Number(batches ?? 4), numClasses: 10, imgSize: 32, channels: 3 });
-    const r = await exportDeploy(model!, buildExportSpec(student, {}), join(dir, `${mode}-${batches}.onnx`));
+    const student = naiveCalibrate(loadOnnx(model!), { wbits: Number(wb), abits: Number(ab), scheme: 'deploy', rangeMode: mode as RangeMode, batches: Number(batches ?? 4), inputRange, numClasses: 10, imgSize: 32, channels: 3 });
+    const spec = buildExportSpec(student, {});
+    const inp = spec.activations.get('input');
+    if (inp) console.log(`  input range [${inp.lo.toFixed(3)}, ${inp.hi.toFixed(3)}] (normalized pixels span [${Math.min(...norm.mean.map((m, c) => -m / norm.std[c]!)).toFixed(3)}, ${Math.max(...norm.mean.map((m, c) => (1 - m) / norm.std[c]!)).toFixed(3)}])`);
+    const r = await exportDeploy(model!, spec, join(dir, `${mode}-${batches}.onnx`));
     console.log(`${v}: onnxruntime top-1 ${((await ortEvaluate(r.path, ds)).top1 * 100).toFixed(2)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   }
 } finally {
