@@ -1,3 +1,5 @@
+// Probe: one naive-calibrated ShuffleNetV2 deploy student (WB/AB env bits) exported once per VARIANTS entry to
+// /tmp/dep/shuf_cap<v>.onnx, printing each file's Concat input counts and onnxruntime's fused ops.
 import { noGrad } from '../../src/engine/tensor.js';
 import { loadOnnx } from '../../src/io/onnx/index.js';
 import { exportDeploy } from '../../src/io/onnx_export/deploy_export.js';

@@ -1,3 +1,5 @@
+// Probe: are two ONNX files' onnxruntime outputs equal? 512 CIFAR-10 test images (MEAN/STD env for the
+// normalization), prints the largest |difference| and how many logits differ. Usage: node tools/probe/ort_same.mjs a.onnx b.onnx
 import * as ort from 'onnxruntime-node';
 import { readFileSync } from 'node:fs';
 const [a, b] = process.argv.slice(2);

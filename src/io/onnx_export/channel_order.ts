@@ -6,6 +6,7 @@
 // another channel position (integer accumulation is order-free), and every op this pass does not know gets
 // its input put back in logical order by a Gather first — never a silently wrong channel.
 
+import { LrqError } from '../../engine/errors.js';
 import { Tensor } from '../../engine/tensor.js';
 import { tensorFromProto, toNum, type NodeProto } from '../onnx/proto.js';
 import { int64Tensor, intAttr, type GraphEditor } from './graph_edit.js';
@@ -185,7 +186,7 @@ export function foldChannelOrder(ed: GraphEditor, weights: Map<string, WeightQua
     if (op === 'Shape') continue;
     (node.input ?? []).forEach((t, slot) => { if (t && phys.has(t)) restore(node, slot); });
   }
-  for (const t of graphOutputs) if (phys.has(t)) throw new Error(`channel order: graph output '${t}' left in a permuted order`);
+  for (const t of graphOutputs) if (phys.has(t)) throw new LrqError(`export int8: graph output '${t}' would leave the channel-shuffle folding in a permuted channel order (a depthwise conv as the last layer is not supported)`);
   return report;
 
   // conv output order: the order its Concat wants (ascending fate when it is the Concat's last conv-written

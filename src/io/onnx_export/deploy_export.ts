@@ -83,7 +83,7 @@ export async function exportDeploy(originalOnnxPath: string, spec: ExportSpec, o
   const weightSpec = new Map(spec.weights);
   const order = traced && shuffles ? foldChannelOrder(ed, weightSpec, (t) => traced[0].get(t)?.shape[1], new Set(spec.activations.keys())) : null;
   if (order?.shuffles) removeDeadNodes(ed);
-  const pools = traced ? reduceMeanToGlobalPool(ed, new Set([...spec.activations.keys()]), (t) => traced[0].get(t)?.shape.length) : 0;
+  if (traced) reduceMeanToGlobalPool(ed, new Set([...spec.activations.keys()]), (t) => traced[0].get(t)?.shape.length);
 
   // 2. Q/DQ on every quantized edge (uint8: the container onnxruntime's kernels take for activations)
   const qOf = new Map<string, EdgeQ>();
