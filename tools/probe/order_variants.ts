@@ -9,6 +9,8 @@ import { openDataset } from '../../src/method/data.js';
 import { buildExportSpec } from '../../src/method/artifacts.js';
 import { readFileSync } from 'node:fs';
 import { onnx } from '../../src/io/onnx/proto.js';
+import { mkdirSync } from 'node:fs';
+mkdirSync('/tmp/dep', { recursive: true });
 const model = '/work/shared/data/models/chenyaofo_cifar10/shufflenetv2_x0_5_cifar10_chenyaofo.onnx';
 const ds = openDataset('/work/shared/data/cifar10/cifar10-test-yoongikim-jpeg-q75.bin', { normalization: { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201] }, size: [32, 32], numClasses: 10 });
 const student = loadOnnx(model);
