@@ -44,6 +44,13 @@ def st(k):
 
 
 floats = set(G['floats'])
+# experiment switches: TWIN_FQ = which fake quantizers are on (w, a, wa, none); TWIN_ONLY = regex of the
+# parameters the optimizer may move (others frozen)
+import os, re  # noqa: E402
+FQ = os.environ.get('TWIN_FQ', 'wa')
+if os.environ.get('TWIN_ONLY'):
+    for n, prm in params.items():
+        prm.requires_grad_(bool(re.search(os.environ['TWIN_ONLY'], n)))
 
 
 def forward(x):
@@ -52,7 +59,7 @@ def forward(x):
         op, ins, p, a = n['op'], n['inputs'], n['path'], n['attrs']
         if n['outputs'][0] not in floats:
             continue  # integer shape arithmetic: its values come folded in G['ints']
-        I = [v.get(i) if i in v else (torch.tensor(G['ints'][i]) if i in G['ints'] else None) for i in ins]
+        I = [v.get(i) if i in v else (torch.tensor([max(min(u, 2 ** 62), -2 ** 62) for u in G['ints'][i]]) if i in G['ints'] else None) for i in ins]
         if op == 'Constant':
             continue  # integer constants come folded in G['ints']
         if op == 'Identity':
@@ -61,7 +68,7 @@ def forward(x):
             y = I[0]
         elif op == 'Conv':
             w = st(f'{p}.weight')
-            wq = fq_weight(w, G['bits'][p]) if p in G['bits'] else w
+            wq = fq_weight(w, G['bits'][p]) if p in G['bits'] and 'w' in FQ else w
             pads = a.get('pads', [0, 0, 0, 0])
             y = F.conv2d(I[0], wq, st(f'{p}.bias'), a.get('strides', [1, 1]), pads[:2], a.get('dilations', [1, 1]), a.get('group', 1))
         elif op == 'BatchNormalization':
@@ -69,7 +76,7 @@ def forward(x):
         elif op == 'Relu':
             y = F.relu(I[0])
             q = G['acts'].get(f'{p}.1')
-            if q:
+            if q and 'a' in FQ:
                 y = fq(y, torch.tensor(q['lo']), torch.tensor(q['hi']), q['bits'])
         elif op == 'Add':
             y = I[0] + I[1]
@@ -87,17 +94,27 @@ def forward(x):
             if shp[0] == B:
                 shp[0] = I[0].shape[0]  # folded at the traced batch
             y = I[0].reshape(shp)
+        elif op == 'Pad':  # akamaster's option-A shortcut: C/2 zero channels on each side (pads not folded)
+            pads = I[1].tolist() if I[1] is not None else None
+            if pads is None:
+                c = I[0].shape[1] // 2
+                y = F.pad(I[0], (0, 0, 0, 0, c, c))
+            else:  # ONNX [x1_begin, x2_begin, …, x1_end, …] → F.pad's last-dim-first pairs
+                r = len(pads) // 2
+                y = F.pad(I[0], sum(([pads[i], pads[i + r]] for i in reversed(range(r))), []))
         elif op == 'Transpose':
             y = I[0].permute(a['perm'])
         elif op == 'ReduceMean':
             y = I[0].mean(dim=a['axes'], keepdim=bool(a.get('keepdims', 1)))
+        elif op == 'AveragePool':
+            y = F.avg_pool2d(I[0], a['kernel_shape'], a.get('strides', a['kernel_shape']))
         elif op == 'GlobalAveragePool':
             y = I[0].mean(dim=(2, 3), keepdim=True)
         elif op == 'Flatten':
             y = I[0].flatten(a.get('axis', 1))
         elif op == 'Gemm':
             w = st(f'{p}.weight')
-            wq = fq_weight(w, G['bits'][p]) if p in G['bits'] else w
+            wq = fq_weight(w, G['bits'][p]) if p in G['bits'] and 'w' in FQ else w
             y = F.linear(I[0], wq, st(f'{p}.bias'))
         else:
             raise SystemExit(f'twin: op {op} ({n["name"]}) not handled')
@@ -124,23 +141,29 @@ def top1():
         return sum((forward(x[i:i + 100]).argmax(1) == y[i:i + 100]).sum().item() for i in range(0, len(y), 100)) / len(y)
 
 
-opt = torch.optim.SGD(list(params.values()), lr=lr, momentum=G['momentum'], nesterov=True, weight_decay=G['weightDecay'])
-print(f'lrq  top1 calibrated {G["log"][0]["top1"]:.3f}; twin {top1():.3f}')
-K = sum(1 for k in S if k.startswith('step') and k.endswith('.x'))
-for k in range(K):
-    x, y, t = S[f'step{k}.x'], S[f'step{k}.y'].long(), S[f'step{k}.t']
-    s = forward(x)
-    kd = dkd(s, t, y, G['dkd']['alpha'], G['dkd']['beta'], G['dkd']['T'])
-    loss = G['ceWeight'] * F.cross_entropy(s, y) + kd
-    opt.zero_grad()
-    loss.backward()
-    worst = max(((params[n].grad - S[f'grad{k}.{n}']).norm().item() / (S[f'grad{k}.{n}'].norm().item() + 1e-30), n) for n in G['params'])
-    gn = sum(p.grad.norm() ** 2 for p in params.values()).sqrt().item()
-    opt.step()
-    l = G['log'][k + 1]
-    print(f'step {k + 1}: loss twin {loss.item():.3f} lrq {l["lossS"]:.3f} | kd twin {kd.item():.3f} lrq {l["kd"]:.3f} | ‖g‖ {gn:.3e} | '
-          f'worst grad rel diff {worst[0]:.2e} ({worst[1]}) | top1 twin {top1():.3f} lrq {l["top1"]:.3f}')
-    if '--own' not in sys.argv:  # re-sync to lrq's weights so each step's gradient compares from the same point
-        with torch.no_grad():
-            for n in G['params']:
-                params[n].copy_(S[f'after{k}.{n}'])
+def main():
+    opt = torch.optim.SGD([q for q in params.values() if q.requires_grad], lr=lr, momentum=G['momentum'], nesterov=True, weight_decay=G['weightDecay'])
+    print(f'lrq  top1 calibrated {G["log"][0]["top1"]:.3f}; twin {top1():.3f}')
+    K = sum(1 for k in S if k.startswith('step') and k.endswith('.x'))
+    for k in range(K):
+        x, y, t = S[f'step{k}.x'], S[f'step{k}.y'].long(), S[f'step{k}.t']
+        s = forward(x)
+        kd = dkd(s, t, y, G['dkd']['alpha'], G['dkd']['beta'], G['dkd']['T'])
+        loss = G['ceWeight'] * F.cross_entropy(s, y) + kd
+        opt.zero_grad()
+        loss.backward()
+        live = [n for n in G['params'] if params[n].grad is not None]
+        worst = max(((params[n].grad - S[f'grad{k}.{n}']).norm().item() / (S[f'grad{k}.{n}'].norm().item() + 1e-30), n) for n in live) if FQ == 'wa' else (0, '-')
+        gn = sum(params[n].grad.norm() ** 2 for n in live).sqrt().item()
+        opt.step()
+        l = G['log'][k + 1]
+        print(f'step {k + 1}: loss twin {loss.item():.3f} lrq {l["lossS"]:.3f} | kd twin {kd.item():.3f} lrq {l["kd"]:.3f} | ‖g‖ {gn:.3e} | '
+              f'worst grad rel diff {worst[0]:.2e} ({worst[1]}) | top1 twin {top1():.3f} lrq {l["top1"]:.3f}')
+        if '--own' not in sys.argv:  # re-sync to lrq's weights so each step's gradient compares from the same point
+            with torch.no_grad():
+                for n in G['params']:
+                    params[n].copy_(S[f'after{k}.{n}'])
+
+
+if __name__ == '__main__':
+    main()
