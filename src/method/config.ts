@@ -34,6 +34,12 @@ export interface QuantizeConfig {
   /** Activation ranges are observed during epochs [0, calibEpochs) and frozen afterwards. */
   calibEpochs: number;
   lrS: number;
+  /**
+   * Cap on the student LR, measured at the start of every student epoch (src/method/lr_probe.ts): 'curvature'
+   * lowers lrS to Nesterov SGD's stability limit 2(1+μ)/((1+2μ)·λ̂) when the student loss's top curvature λ̂
+   * on that batch puts lrS past it; 'off' = the schedule alone (the paper).
+   */
+  lrSCap: 'curvature' | 'off';
   lrG: number;
   /** Epochs at which both learning rates are multiplied by 0.1. */
   lrSteps: number[];
@@ -178,7 +184,7 @@ export function methodDefaults(method: Method): Partial<QuantizeConfig> {
 export const BASE_DEFAULTS: Omit<QuantizeConfig, 'model' | 'out'> = {
   method: 'lrq', wbits: 4, abits: 4, scheme: 'paper', firstLast8bit: false, rangeMode: 'gdfq-ema', seed: 0,
   epochs: 400, itersPerEpoch: 200, batchSize: 200, warmupEpochs: 4, calibEpochs: 4,
-  lrS: 1e-4, lrG: 1e-3, lrSteps: [100, 200, 300],
+  lrS: 1e-4, lrSCap: 'curvature', lrG: 1e-3, lrSteps: [100, 200, 300],
   momentum: 0.9, weightDecay: 1e-4, adamBetas: [0.5, 0.999], emaDecay: 0,
   select: 'final', selectImages: 4000, selectEpochs: 4, selectTemperature: 4,
   latentDim: 100, lkaPositions: ['after_block1', 'after_block2'], lkaForm: 'bare', lkaResidual: false,
@@ -228,6 +234,7 @@ function validateConfig(c: QuantizeConfig): void {
   intIn('reconBatch', 1, 100000);
   if (!(c.reconDrop >= 0 && c.reconDrop < 1)) throw new LrqError(`--recon-drop ${c.reconDrop}: must be a probability in [0, 1) (0 = off)`);
   if (c.method === 'lrq-recon' && c.select !== 'final') throw new LrqError(`--select ${c.select}: lrq-recon keeps the reconstructed student (use final)`);
+  if (!['curvature', 'off'].includes(c.lrSCap)) throw new LrqError(`--lr-s-cap ${c.lrSCap}: use curvature or off`);
   if (!['final', 'synth-kl'].includes(c.select)) throw new LrqError(`--select ${c.select}: use final or synth-kl`);
   for (const k of ['lrS', 'lrG', 'bnsWeight', 'kdTemperature', 'dkdTemperature', 'amaScale', 'selectTemperature'] as const) {
     if (!(c[k] > 0) || !Number.isFinite(c[k])) throw new LrqError(`--${kebab(k)} ${c[k]}: must be a positive number`);
