@@ -153,7 +153,7 @@ def main():
         opt.zero_grad()
         loss.backward()
         live = [n for n in G['params'] if params[n].grad is not None]
-        worst = max(((params[n].grad - S[f'grad{k}.{n}']).norm().item() / (S[f'grad{k}.{n}'].norm().item() + 1e-30), n) for n in live) if FQ == 'wa' else (0, '-')
+        worst = max(((params[n].grad - S[f'grad{k}.{n}']).norm().item() / (S[f'grad{k}.{n}'].norm().item() + 1e-30), n) for n in live)
         gn = sum(params[n].grad.norm() ** 2 for n in live).sqrt().item()
         opt.step()
         l = G['log'][k + 1]

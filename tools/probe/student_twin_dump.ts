@@ -8,7 +8,7 @@ import { Tensor, noGrad } from '../../src/engine/tensor.js';
 import { loadOnnx } from '../../src/io/onnx/index.js';
 import { attributes } from '../../src/io/onnx/proto.js';
 import { writeSafetensors } from '../../src/io/safetensors.js';
-import { prepareQat, setCalibration, quantLayers } from '../../src/quant/prepare.js';
+import { prepareQat, setCalibration, setFakeQuant, quantLayers } from '../../src/quant/prepare.js';
 import { makeQConfig } from '../../src/quant/qconfig.js';
 import { openDataset } from '../../src/method/data.js';
 import { evaluate } from '../../src/method/evaluate.js';
@@ -30,6 +30,7 @@ student.eval();
 const B = 32, steps = Number(stepsArg ?? 3);
 noGrad(() => { for (let i = 0; i < 8; i++) student.forward(train.batch(i * B, i * B + B).x); });
 setCalibration(student, false);
+if (process.env.TWIN_FQ === 'none') setFakeQuant(student, false); // FP student: compare the graph's gradients without rounding
 
 // graph: float nodes to replay, integer edges folded to their traced values (batch B)
 const edges = student.traceEdges(train.batch(0, B).x);
