@@ -106,6 +106,8 @@ def forward(x):
             y = I[0].permute(a['perm'])
         elif op == 'ReduceMean':
             y = I[0].mean(dim=a['axes'], keepdim=bool(a.get('keepdims', 1)))
+        elif op == 'MaxPool':
+            y = F.max_pool2d(I[0], a['kernel_shape'], a.get('strides', [1, 1]), a.get('pads', [0, 0, 0, 0])[:2], ceil_mode=bool(a.get('ceil_mode', 0)))
         elif op == 'AveragePool':
             y = F.avg_pool2d(I[0], a['kernel_shape'], a.get('strides', a['kernel_shape']))
         elif op == 'GlobalAveragePool':
@@ -165,5 +167,21 @@ def main():
                     params[n].copy_(S[f'after{k}.{n}'])
 
 
+def fixture(path):
+    """Step-0 loss and per-parameter gradient summaries (norm, sum, first 8 values) as a test fixture."""
+    x, y, t = S['step0.x'], S['step0.y'].long(), S['step0.t']
+    s = forward(x)
+    loss = G['ceWeight'] * F.cross_entropy(s, y) + dkd(s, t, y, G['dkd']['alpha'], G['dkd']['beta'], G['dkd']['T'])
+    loss.backward()
+    grads = {n: {'norm': params[n].grad.norm().item(), 'sum': params[n].grad.sum().item(), 'first': params[n].grad.flatten()[:8].tolist()}
+             for n in G['params'] if params[n].grad is not None}
+    json.dump({'source': 'tools/fixtures/student_twin.ts + tools/probe/student_twin.py (PyTorch ' + torch.__version__ + ')',
+               'model': G['model'], 'loss': loss.item(), 'logits': s.detach().flatten().tolist(), 'grads': grads}, open(path, 'w'), indent=0)
+    print(f'wrote {path}: loss {loss.item():.6f}, {len(grads)} gradients')
+
+
 if __name__ == '__main__':
-    main()
+    if '--fixture' in sys.argv:
+        fixture(sys.argv[sys.argv.index('--fixture') + 1])
+    else:
+        main()
