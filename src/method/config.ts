@@ -36,8 +36,8 @@ export interface QuantizeConfig {
   lrS: number;
   /**
    * Cap on the student LR, measured at the start of every student epoch (src/method/lr_probe.ts): 'curvature'
-   * lowers lrS to Nesterov SGD's stability limit 2(1+μ)/((1+2μ)·λ̂) when the student loss's top curvature λ̂
-   * on that batch puts lrS past it; 'off' = the schedule alone (the paper).
+   * lowers lrS to half of Nesterov SGD's stability limit 2(1+μ)/((1+2μ)·λ̂) when the student loss's top
+   * curvature λ̂ on that batch puts lrS past it; 'off' = the schedule alone (the paper).
    */
   lrSCap: 'curvature' | 'off';
   lrG: number;

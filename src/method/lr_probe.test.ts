@@ -15,7 +15,7 @@ import { prepareQat, actQuantizers } from '../quant/prepare.js';
 import { makeQConfig } from '../quant/qconfig.js';
 import { resolveConfig } from './config.js';
 import { stepParts } from './step.js';
-import { cappedLr, nesterovStableLr, probeStudentLrCap, topCurvature } from './lr_probe.js';
+import { CAP_SAFETY, cappedLr, nesterovStableLr, probeStudentLrCap, topCurvature } from './lr_probe.js';
 
 const SHUFFLE = new URL('../../test/fixtures/import_matrix/shufflenet_v2_x1_0.onnx', import.meta.url).pathname;
 
@@ -69,7 +69,7 @@ test('nesterovStableLr is the limit of lrq\'s Nesterov SGD: converges at 0.9× i
   assert.equal(cappedLr(1e-4, null), 1e-4);
 });
 
-test('probeStudentLrCap on a W4A4 ShuffleNetV2 student: cap = nesterovStableLr(λ̂); weights, gradients, observer and fake-quant switches unchanged',
+test('probeStudentLrCap on a W4A4 ShuffleNetV2 student: cap = CAP_SAFETY·nesterovStableLr(λ̂); weights, gradients, observer and fake-quant switches unchanged',
   { skip: !existsSync(SHUFFLE) && 'fixture missing' }, () => {
     const teacher = loadOnnx(SHUFFLE), student = loadOnnx(SHUFFLE);
     prepareQat(student, makeQConfig({ weightBits: 4, actBits: 4 }));
@@ -83,7 +83,7 @@ test('probeStudentLrCap on a W4A4 ShuffleNetV2 student: cap = nesterovStableLr(�
     const state = new Map([...student.stateDict()].map(([k, v]) => [k, Float32Array.from(v.data)]));
     const { lambda, cap } = probeStudentLrCap(parts, x, y, t, 1, 0, 2);
     assert.ok(lambda > 0 && Number.isFinite(lambda));
-    assert.equal(cap, nesterovStableLr(lambda, cfg.momentum));
+    assert.equal(cap, CAP_SAFETY * nesterovStableLr(lambda, cfg.momentum));
     for (const [k, v] of student.stateDict()) assert.deepEqual([...v.data], [...state.get(k)!], k);
     for (const p of student.parameters()) assert.equal(p.grad, null);
     for (const [, a] of actQuantizers(student)) { assert.equal(a.observerEnabled, true); assert.equal(a.fakeQuantEnabled, true); }
