@@ -208,7 +208,7 @@ export async function train(p: TrainParts): Promise<TrainResult> {
         lrCap = probe.cap;
         optS.setLr(cappedLr(cfg.lrS * f, lrCap));
         log.write({ type: 'lr-probe', epoch, lambda: probe.lambda, cap: probe.cap, lrS: optS.paramGroups[0]!.lr });
-        if (probe.cap < cfg.lrS * f) p.progress.message(`epoch ${epoch + 1}: student loss curvature ${probe.lambda.toExponential(2)} — student LR ${(cfg.lrS * f).toExponential(2)} lowered to its stability limit ${probe.cap.toExponential(2)}`);
+        if (probe.cap < cfg.lrS * f) p.progress.message(`epoch ${epoch + 1}: student loss curvature ${probe.lambda.toExponential(2)} — student LR ${(cfg.lrS * f).toExponential(2)} lowered to ${probe.cap.toExponential(2)} (half its stability limit)`);
       }
       // ranges move while calibrating; the student only updates after the generator warm-up
       studentStep(parts, x, y, t, ramp, trainStudent, losses);
