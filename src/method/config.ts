@@ -142,7 +142,9 @@ export const PAPER_PRESET: Partial<QuantizeConfig> = {
  * ×0.1 for the last 3 epochs. 3e-4 (`--lr-s 3e-4`) scored higher at W4A4 on the AVX-512 runner but is at
  * the edge of stability (a NaN gradient at seed 0 on an AVX2 runner; diverged at W3A3, lower at W5A5);
  * 2e-4, a weight EMA, a data-free choice among the last epochs' students and pair-mixed student batches did
- * not raise the final figure (docs/EXPERIMENTS.md), so the preset keeps the paper's loop.
+ * not raise the final figure (docs/EXPERIMENTS.md), so the preset keeps the paper's loop. The LR is capped
+ * per epoch at half the stability limit of the measured loss curvature (lrSCap, src/method/lr_probe.ts):
+ * 1e-4 is 8× past that limit on chenyaofo's ResNet-20 and ShuffleNetV2; on akamaster's the cap stays above 1e-4.
  * BNS weight 3, not GDFQ's 0.1 (a deviation, measured): with 0.1 the sharpening generator drives the
  * teacher's activations to 2–3× the ranges frozen after calibration and the student is fitted to
  * clipped activations (W4A4 75.98 → 77.99 with 1, W5A5 72.63 → 80.00). 1 → 3 at W4A4 (AVX2 runner,
