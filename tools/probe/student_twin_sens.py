@@ -7,11 +7,9 @@ import sys
 import torch
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-
-
 import student_twin as T  # noqa: E402
 
-eta = float(sys.argv[3]) if len(sys.argv) > 3 else 10 * T.G['lrS']
+eta = float(sys.argv[2]) if len(sys.argv) > 2 else 10 * T.G['lrS']
 x, y, t = T.S['step0.x'], T.S['step0.y'].long(), T.S['step0.t']
 
 
