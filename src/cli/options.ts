@@ -23,6 +23,7 @@ export const QUANTIZE_OPTIONS: Row[] = [
   { key: 'warmupEpochs', kind: 'int', help: 'generator-only epochs before the student trains' },
   { key: 'calibEpochs', kind: 'int', help: 'epochs during which activation ranges are observed (frozen afterwards)' },
   { key: 'lrS', kind: 'float', help: 'student SGD learning rate' },
+  { key: 'lrSCap', kind: 'string', choices: ['curvature', 'off'], help: 'curvature: at each student epoch\'s first batch, lower the student LR to half of Nesterov SGD\'s stability limit 2(1+m)/((1+2m)*lambda) when the loss\'s top Hessian eigenvalue lambda (power iteration, FP student) puts it past that (data-free; not in the paper); off: the schedule alone' },
   { key: 'lrG', kind: 'float', help: 'generator Adam learning rate' },
   { key: 'lrSteps', kind: 'ints', help: 'comma-separated epochs where both LRs are multiplied by 0.1' },
   { key: 'momentum', kind: 'float', help: 'student SGD momentum (Nesterov)' },

@@ -154,7 +154,8 @@ test('real-data mode (--calib-data) trains on real images, writes no generator, 
 test('a loss or gradient that turns NaN/Inf stops the run; the last checkpoint stays intact and finite', { skip }, async () => {
   const out = tmp();
   try {
-    await assert.rejects(quantize(tiny(out, { warmupEpochs: 0, lrS: 1e12, checkpointEvery: 1 })), (e: unknown) => {
+    // --lr-s-cap off: the curvature cap would lower 1e12 to a stable LR
+    await assert.rejects(quantize(tiny(out, { warmupEpochs: 0, lrS: 1e12, lrSCap: 'off', checkpointEvery: 1 })), (e: unknown) => {
       assert.ok(e instanceof LrqError);
       assert.match(e.message, /became (NaN|-?Infinity|non-finite) at epoch \d+, iteration \d+; stopped before the update — last good checkpoint/);
       return true;
@@ -163,6 +164,25 @@ test('a loss or gradient that turns NaN/Inf stops the run; the last checkpoint s
     assert.ok(ck, 'a checkpoint from before the failure exists');
     for (const [k, t] of ck.tensors) assert.ok(t.data.every((v) => Number.isFinite(v)), `${k} in the checkpoint is not finite`);
     assert.ok(!existsSync(join(out, 'student.safetensors')), 'no final student is written for a failed run');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('--lr-s-cap curvature (default): the same 1e12 LR is lowered to the measured stability limit at each student epoch and the run ends finite', { skip }, async () => {
+  const out = tmp();
+  try {
+    await quantize(tiny(out, { warmupEpochs: 0, lrS: 1e12, epochs: 2, itersPerEpoch: 2 }));
+    const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>);
+    const probes = log.filter((r) => r['type'] === 'lr-probe');
+    assert.equal(probes.length, 2, 'one probe per student epoch');
+    for (const r of probes) {
+      assert.ok((r['lambda'] as number) > 0 && (r['cap'] as number) < 1, `λ ${r['lambda']}, cap ${r['cap']}`);
+      assert.equal(r['lrS'], r['cap']);
+    }
+    assert.equal(log.filter((r) => r['type'] === 'epoch').at(-1)!['lrS'], probes.at(-1)!['cap']);
+    const st = readSafetensors(join(out, 'student.safetensors'));
+    for (const [k, t] of st.tensors) assert.ok(t.data.every((v) => Number.isFinite(v)), `${k} is not finite`);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -109,22 +109,25 @@ export function mixStudentBatch(p: StepParts, x: Tensor, y: Int32Array, rng: Rng
   return { x: xm, y: ym, t };
 }
 
+/** L_S = w_ce·CE(S(x), y) + ramp·DKD(S(x), t) (or classic KD) on the student as it is (a taped graph). */
+export function studentLoss(p: StepParts, x: Tensor, y: Int32Array, t: Tensor, ramp: number): { loss: Tensor; ce: Tensor; kd: Tensor } {
+  const { cfg, student } = p;
+  const s = student.forward(x);
+  const ce = ops.crossEntropy(s, y);
+  const kd = cfg.distill === 'dkd'
+    ? ops.mul(dkdLoss(s, t, y, { alpha: cfg.dkdAlpha, beta: cfg.dkdBeta, temperature: cfg.dkdTemperature }), ramp)
+    : kdLoss(s, t, { temperature: cfg.kdTemperature, alpha: cfg.kdAlpha, reduction: cfg.kdReduction });
+  return { loss: ops.add(ops.mul(ce, cfg.ceWeight), kd), ce, kd };
+}
+
 /**
  * Student step on fixed images: L_S = w_ce·CE(S(x), y) + ramp·DKD(S(x), t) (or classic KD); one SGD update
  * when `update`, else the loss alone (no graph; the generator-only warm-up still reports it).
  */
 export function studentStep(p: StepParts, x: Tensor, y: Int32Array, t: Tensor, ramp: number, update: boolean, losses: Record<string, number>): void {
-  const { cfg, student, optS } = p;
-  const studentLoss = () => {
-    const s = student.forward(x);
-    const ce = ops.crossEntropy(s, y);
-    const kd = cfg.distill === 'dkd'
-      ? ops.mul(dkdLoss(s, t, y, { alpha: cfg.dkdAlpha, beta: cfg.dkdBeta, temperature: cfg.dkdTemperature }), ramp)
-      : kdLoss(s, t, { temperature: cfg.kdTemperature, alpha: cfg.kdAlpha, reduction: cfg.kdReduction });
-    return { loss: ops.add(ops.mul(ce, cfg.ceWeight), kd), ce, kd };
-  };
+  const { student, optS } = p;
   if (update) {
-    const { loss, kd } = studentLoss();
+    const { loss, kd } = studentLoss(p, x, y, t, ramp);
     losses['lossS'] = loss.item();
     losses['kd'] = kd.item();
     assertFinite({ 'student loss': losses['lossS']! });
@@ -133,7 +136,7 @@ export function studentStep(p: StepParts, x: Tensor, y: Int32Array, t: Tensor, r
     assertFiniteGrads('student', student.namedParameters());
     optS.step();
   } else {
-    const { loss } = noGrad(studentLoss);
+    const { loss } = noGrad(() => studentLoss(p, x, y, t, ramp));
     losses['lossS'] = loss.item();
   }
 }

@@ -24,6 +24,7 @@ import type { QuantizeConfig } from './config.js';
 import { Progress } from './progress.js';
 import { type CheckpointState, CHECKPOINT_VERSION, flattenOptimizer, loadCheckpoint, prefixed, saveCheckpoint, unflattenOptimizer, unprefixed } from './checkpoint.js';
 import { augmentBatch, gatherBatch } from './realdata.js';
+import { cappedLr, probeStudentLrCap } from './lr_probe.js';
 import { generatorStep, mixStudentBatch, stepParts, studentStep } from './step.js';
 import { selectFrom, snapshotPath } from './select.js';
 import { percent } from '../io/percent.js';
@@ -79,6 +80,8 @@ export async function train(p: TrainParts): Promise<TrainResult> {
   let sums: Record<string, number> = {};
   let count = 0;
   let lastCkpt = '(none yet)';
+  /** This epoch's curvature cap on the student LR (null: not probed yet / off); checkpointed for a mid-epoch resume. */
+  let lrCap: number | null = null;
 
   // Optimizer and EMA state: tensors go in the safetensors body, step counts, groups and the EMA's update
   // count in the JSON.
@@ -86,7 +89,7 @@ export async function train(p: TrainParts): Promise<TrainResult> {
   const tensors = (): Map<string, Tensor> => {
     const fs = flattenOptimizer('optS.', optS.stateDict());
     const m = new Map<string, Tensor>([...prefixed('S.', student.stateDict()), ...fs.tensors]);
-    stateJson = { optS: fs.json };
+    stateJson = { optS: fs.json, lrCap };
     if (ema) {
       for (const [k, v] of prefixed('E.', ema.stateDict())) m.set(k, v);
       stateJson['emaCount'] = ema.count;
@@ -142,6 +145,7 @@ export async function train(p: TrainParts): Promise<TrainResult> {
     elapsedBefore = st.elapsed;
     sums = (st.extra['sums'] as Record<string, number>) ?? {};
     count = (st.extra['count'] as number) ?? 0;
+    lrCap = (st.extra['lrCap'] as number | null | undefined) ?? null;
     log.truncate(st.logRecords);
     p.progress.message(`resuming ${runDir} at epoch ${st.epoch + 1}, iteration ${st.iter + 1}`);
   }
@@ -154,7 +158,9 @@ export async function train(p: TrainParts): Promise<TrainResult> {
   for (let epoch = start.epoch; epoch < cfg.epochs; epoch++) {
     const epochStart = Date.now();
     const f = lrFactor(epoch, cfg.lrSteps);
-    optS.setLr(cfg.lrS * f);
+    const firstIter = epoch === start.epoch ? start.iter : 0;
+    if (firstIter === 0) lrCap = null; // probed again on this epoch's first batch
+    optS.setLr(cappedLr(cfg.lrS * f, lrCap));
     optG?.setLr(cfg.lrG * f);
     teacher.eval();
     student.eval(); // student BN uses the teacher's frozen running statistics (spec §1.3)
@@ -164,7 +170,6 @@ export async function train(p: TrainParts): Promise<TrainResult> {
     const ramp = dkdRamp(epoch, cfg.warmupEpochs, cfg.dkdWarmup);
     // The epoch's shuffle comes from its own seeded stream, so a mid-epoch resume sees the same order.
     if (p.calibSet) perm = new Rng(cfg.seed * 1000003 + epoch + 1).permutation(p.calibSet.size);
-    const firstIter = epoch === start.epoch ? start.iter : 0;
     if (firstIter === 0) { sums = {}; count = 0; }
 
     for (let it = firstIter; it < cfg.itersPerEpoch; it++) {
@@ -198,6 +203,13 @@ export async function train(p: TrainParts): Promise<TrainResult> {
       // --mix-student: its own stream per iteration (seeded by the iteration), so the run's Rng — and with it
       // the generator's trajectory — is the same with or without it, and a resumed run draws the same mixes.
       if (cfg.mixStudent > 0 && trainStudent) ({ x, y, t } = mixStudentBatch(parts, x, y, new Rng(MIX_SEED + cfg.seed * 1000003 + globalIter)));
+      if (trainStudent && it === 0 && cfg.lrSCap === 'curvature') {
+        const probe = probeStudentLrCap(parts, x, y, t, ramp, cfg.seed, epoch);
+        lrCap = probe.cap;
+        optS.setLr(cappedLr(cfg.lrS * f, lrCap));
+        log.write({ type: 'lr-probe', epoch, lambda: probe.lambda, cap: probe.cap, lrS: optS.paramGroups[0]!.lr });
+        if (probe.cap < cfg.lrS * f) p.progress.message(`epoch ${epoch + 1}: student loss curvature ${probe.lambda.toExponential(2)} — student LR ${(cfg.lrS * f).toExponential(2)} lowered to ${probe.cap.toExponential(2)} (half its stability limit)`);
+      }
       // ranges move while calibrating; the student only updates after the generator warm-up
       studentStep(parts, x, y, t, ramp, trainStudent, losses);
       if (trainStudent) ema?.update();

@@ -7,8 +7,11 @@
 //                       {type:'iter',  epoch, iter, lossG?, lossS?, lossBNS?, lossCE?, lossKD?, lr?, …numbers}
 //                       {type:'epoch', epoch, top1?, top5?, lossG?, lossS?, seconds?, …numbers}
 //                       {type:'select', images, source, temperature, epoch, kl, scores:[{epoch, kl, kl1, disagree}]}
+//                       {type:'lr-probe', epoch, lambda, cap, lrS}
 //                     (top1/top5 in percent, of the quantized student on the eval set after that epoch;
-//                     'select' only with --select synth-kl: the candidates' scores and the kept epoch)
+//                     'select' only with --select synth-kl: the candidates' scores and the kept epoch;
+//                     'lr-probe' at each student epoch's start with --lr-s-cap curvature: the loss curvature,
+//                     the LR limit it gives and the LR the epoch trains with)
 //   eval.json         EvalFile: FP teacher and quantized student on the eval set (top-1/5 %, per-class %, confusion)
 //   layers.json       LayerRecord[]: one row per quantized conv/linear (weights) and per quantized activation
 //   summary.json      SummaryFile: name, method, bits, start/end time, seconds, images/s, notes

@@ -264,6 +264,19 @@ test('slice (steps incl. negative), sliceBackward and pad match reference', { sk
   close(dnn.pad(x, shape, [1, 0, 0, 2], [0, 0, 3, 0], -1.5), ref.pad(x, shape, [1, 0, 0, 2], [0, 0, 3, 0], -1.5), 'pad −1.5', 0, 0);
 });
 
+test('concat along every axis (pooled output, large enough for the pool) matches reference exactly; float64 falls back', { skip }, () => {
+  const shapes = [[4, 24, 16, 16], [4, 24, 16, 16]];
+  for (let axis = 0; axis < 4; axis++) {
+    const sh = shapes.map((s, i) => s.map((d, a) => (a === axis ? d + i : d)));
+    const xs = sh.map((s, i) => rand(s.reduce((p, d) => p * d, 1), 70 + i));
+    close(dnn.concat(xs, sh, axis), ref.concat(xs, sh, axis), `concat axis ${axis}`, 0, 0);
+  }
+  const x64 = Float64Array.from([1, 2, 3]);
+  const y = dnn.concat([x64, x64], [[3], [3]], 0);
+  assert.ok(y instanceof Float64Array);
+  assert.deepEqual([...y], [1, 2, 3, 1, 2, 3]);
+});
+
 test('transpose and nearest upsampling (forward and backward) match reference', { skip }, () => {
   const cases: [number[], number[]][] = [[[3, 4], [1, 0]], [[2, 3, 4, 5], [0, 2, 3, 1]], [[2, 3, 4, 5], [3, 1, 0, 2]], [[64, 300], [1, 0]], [[2, 3, 4], [0, 1, 2]]];
   for (const [shape, perm] of cases) {
