@@ -17,7 +17,17 @@ const warmup = Number(arg('warmup', '1'));
 await import('../../src/engine/ops/registerBackends.js');
 const { lrqStep } = await import('./workloads.js');
 
-const step = lrqStep(batch, model);
+const { loadNative } = await import('../../src/engine/backends/onednn/native.js');
+const nat = loadNative();
+const mb = (b: number): string => (b / 1e6).toFixed(0);
+const trace = process.env['LRQ_MEMTRACE'] ? (phase: string): void => {
+  const m = process.memoryUsage();
+  const p = nat?.poolStats();
+  process.stderr.write(`${phase}: rss ${mb(m.rss)} MB, maxrss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB, heap ${mb(m.heapUsed)}, arrayBuffers ${mb(m.arrayBuffers)}` +
+    (p ? `, pool live ${p.liveMB.toFixed(0)} peak ${p.peakLiveMB.toFixed(0)} free ${p.heldMB.toFixed(0)} MiB` : '') + '\n');
+  nat?.resetPeak();
+} : undefined;
+const step = lrqStep(batch, model, trace);
 for (let k = 0; k < warmup; k++) step();
 const times: number[] = [];
 for (let k = 0; k < iters; k++) {

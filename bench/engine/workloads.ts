@@ -148,7 +148,7 @@ const RESNET20 = new URL('../../../shared/data/models/akamaster_cifar10/resnet20
 const SHUFFLENET = new URL('../../../shared/data/models/chenyaofo_cifar10/shufflenetv2_x0_5_cifar10_chenyaofo.onnx', import.meta.url).pathname;
 
 /** lrq_step on any ONNX classifier (its input size and class count as quantize() reads them); also run by lrq_step_224.ts. */
-export function lrqStep(batch: number, model = RESNET20): () => void {
+export function lrqStep(batch: number, model = RESNET20, onPhase?: (phase: 'generator' | 'student') => void): () => void {
   const cfg = resolveConfig({ model, out: '/tmp/lrq-bench-step', preset: 'fast', wbits: 4, abits: 4, batchSize: batch, lrS: 1e-6, progress: false });
   const teacher = loadOnnx(model), student = loadOnnx(model);
   const { channels, size, numClasses } = describeTeacher(teacher, cfg);
@@ -162,7 +162,9 @@ export function lrqStep(batch: number, model = RESNET20): () => void {
   const step = (): void => {
     const losses: Record<string, number> = {};
     const { x, y, t } = generatorStep(parts, rng, losses);
+    onPhase?.('generator');
     studentStep(parts, x, y, t, 1, true, losses);
+    onPhase?.('student');
   };
   setCalibration(student, true);
   step();

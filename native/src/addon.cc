@@ -107,6 +107,12 @@ struct BufferPool {
   // never be freed early.
   std::unordered_map<void*, double> live;
   double nextSerial = 0;
+  // Bytes handed out and not yet given back (outputs alive in JS plus conv scratch in use), and its peak.
+  size_t liveBytes = 0, peakLive = 0;
+  void count(size_t bytes) {
+    liveBytes += bytes;
+    if (liveBytes > peakLive) peakLive = liveBytes;
+  }
   void* take(size_t bytes) {
     {
       std::lock_guard<std::mutex> g(m);
@@ -117,6 +123,7 @@ struct BufferPool {
         held -= bytes;
         hits++;
         live[p] = nextSerial++;
+        count(bytes);
         return p;
       }
       misses++;
@@ -125,11 +132,13 @@ struct BufferPool {
     if (!p) throw std::bad_alloc();
     std::lock_guard<std::mutex> g(m);
     live[p] = nextSerial++;
+    count(bytes);
     return p;
   }
   void give(void* p, size_t bytes) {
     std::lock_guard<std::mutex> g(m);
     live.erase(p);
+    liveBytes -= bytes;
     if (held + bytes > cap) {
       std::free(p);
       return;
@@ -140,6 +149,16 @@ struct BufferPool {
 };
 // Never destroyed: V8 may free backing stores (calling give) during isolate teardown at exit.
 BufferPool& pool = *new BufferPool;
+}  // namespace
+
+namespace lrq {
+// Kernels' temporary buffers (conv layout scratch) come from the same pool, so one set of recycled
+// buffers serves outputs and scratch, and nothing large stays allocated between calls.
+void* scratchTake(size_t bytes) { return pool.take(bytes < kPoolMin ? kPoolMin : bytes); }
+void scratchGive(void* p, size_t bytes) { pool.give(p, bytes < kPoolMin ? kPoolMin : bytes); }
+}  // namespace lrq
+
+namespace {
 
 Napi::Float32Array out(const Napi::Env& env, i64 n) {
   const size_t bytes = (size_t)n * sizeof(float);
@@ -208,7 +227,16 @@ Napi::Value PoolStats(const Napi::CallbackInfo& info) {
   o.Set("misses", (double)pool.misses);
   o.Set("released", (double)pool.released);
   o.Set("heldMB", (double)pool.held / (1 << 20));
+  o.Set("liveMB", (double)pool.liveBytes / (1 << 20));
+  o.Set("peakLiveMB", (double)pool.peakLive / (1 << 20));
   return o;
+}
+
+/** resetPeak(): start a new peak of live pooled bytes (poolStats().peakLiveMB) from the current level. */
+Napi::Value ResetPeak(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> g(pool.m);
+  pool.peakLive = pool.liveBytes;
+  return info.Env().Undefined();
 }
 
 /** The serial the next pooled output will get (mark taken before a pass whose temporaries may be released). */
@@ -732,6 +760,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #define EXPORT(name, fn) exports.Set(name, Napi::Function::New(env, fn, name))
   EXPORT("threads", Threads);
   EXPORT("poolStats", PoolStats);
+  EXPORT("resetPeak", ResetPeak);
   EXPORT("allocSerial", AllocSerial);
   EXPORT("release", Release);
   EXPORT("alloc", Alloc);
