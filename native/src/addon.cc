@@ -10,6 +10,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <malloc.h>
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -160,15 +161,29 @@ void scratchGive(void* p, size_t bytes) { pool.give(p, bytes < kPoolMin ? kPoolM
 
 namespace {
 
+// Bytes of pooled outputs whose arrays V8 has freed since the last out() call. Deleters may run on V8's
+// background sweeper thread, where no isolate API may be called, so the matching negative adjustment of
+// V8's external-memory count waits for the next allocation on the main thread.
+std::atomic<int64_t> freedSinceAdjust{0};
+
 Napi::Float32Array out(const Napi::Env& env, i64 n) {
   const size_t bytes = (size_t)n * sizeof(float);
   if (bytes < kPoolMin) return Napi::Float32Array::New(env, (size_t)n);
   void* p = pool.take(bytes);
+  // Tell V8 these bytes are held by JS objects. The backing store alone did not make it collect: a
+  // training step allocates little on the JS heap, so the 224² generator step's ~3 GB of dead
+  // activations (batch 16) were still alive through the next student step. External memory past V8's
+  // limit makes the next allocation run (or advance) a full GC.
+  int64_t adjusted = 0;
+  napi_adjust_external_memory(env, (int64_t)bytes - freedSinceAdjust.exchange(0), &adjusted);
   // A V8 backing store (not napi's external ArrayBuffer): its deleter runs as soon as the GC frees the
   // buffer, while napi finalizers wait for the event loop and would never recycle in a synchronous loop.
   v8::Isolate* iso = v8::Isolate::GetCurrent();
   auto store = v8::ArrayBuffer::NewBackingStore(
-      p, bytes, [](void* data, size_t length, void*) { pool.give(data, length); }, nullptr);
+      p, bytes, [](void* data, size_t length, void*) {
+        pool.give(data, length);
+        freedSinceAdjust += (int64_t)length;
+      }, nullptr);
   v8::Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(iso, std::move(store));
   v8::Local<v8::Value> fa = v8::Float32Array::New(ab, 0, (size_t)n);
   // napi_value is Node's handle to a v8::Local<v8::Value> (v8impl::JsValueFromV8LocalValue).
