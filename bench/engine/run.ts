@@ -1,13 +1,18 @@
-// `npm run bench:engine [-- --json] [--threads N] [--iters N] [--rounds R] [--batch N] [--only a,b] [--no-torch]`:
+// `npm run bench:engine [-- --json] [--threads N] [--iters N] [--rounds R] [--batch N] [--only a,b] [--no-torch]
+// [--no-224] [--batch224 N] [--iters224 N]`:
 // times the engine workloads (bench/engine/workloads.ts) and, when /usr/bin/python3 has torch, the same
 // workloads in PyTorch with the same thread count (tools/bench/engine_torch.py), run one after the other
 // so they never compete for cores. Each round times ours then torch; a workload's time is the median of
 // its iterations, and with R rounds the best round's median (rounds alternate the two sides, so a burst
 // of load from other processes does not land on one side only). ratio = ours / torch (≤ 1: we are faster).
+// Then the 224² LRQ steps (ResNet-18, MobileNetV2, batch --batch224, default 16): each side in its own
+// process (lrq_step_224.ts, tools/bench/lrq_step_torch224.py), one after the other, so each peak RSS is
+// that step's alone; skipped with a hint when bench/fixtures/fullsize/ is absent, or with --no-224.
 
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 
 interface Row {
   workload: string;
@@ -73,7 +78,7 @@ const work = workloads(batch).filter((w) => !only.length || only.includes(w.name
 const rows: Row[] = work.map((w) => ({ workload: w.name, ours_ms: Infinity, torch_ms: null, ratio: null, gflops: 0,
   threads: be.threads(), backend: be.name, peak_rss_mb: 0 }));
 let torchAvailable = false;
-for (let round = 0; round < rounds; round++) {
+for (let round = 0; round < (work.length ? rounds : 0); round++) {
   work.forEach((w, i) => {
     for (let k = 0; k < warmup; k++) w.step();
     const times: number[] = [];
@@ -99,7 +104,7 @@ for (const r of rows) if (r.torch_ms !== null) r.ratio = r.ours_ms / r.torch_ms;
 
 if (json) {
   for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n');
-} else {
+} else if (rows.length) {
   const f = (v: number | null, d = 1): string => (v === null ? '—' : v.toFixed(d));
   const head = ['workload', 'ours ms', 'torch ms', 'ratio', 'GFLOP/s', 'threads', 'backend', 'peak RSS MB'];
   const body = rows.map((r) => [r.workload, f(r.ours_ms), f(r.torch_ms), f(r.ratio, 2), f(r.gflops), String(r.threads), r.backend, String(r.peak_rss_mb)]);
@@ -110,4 +115,52 @@ if (json) {
   console.log(`batch ${batch}, median of ${iters} (after ${warmup} warm-up)${rounds > 1 ? `, best of ${rounds} rounds` : ''}; fwdbwd = train-mode BN, loss = output.sum(), ` +
     `all parameter grads (+ input grad for ResNet/LKA); GFLOP/s counts conv/linear work (fwd+bwd ≈ 3× fwd)` +
     (torchAvailable ? '' : '; torch not available'));
+}
+
+// ---- the 224² LRQ steps, one process per side and model
+interface Row224 { workload: string; batch: number; threads: number; ours_ms: number | null; torch_ms: number | null; ratio: number | null;
+  ours_rss_mb: number | null; torch_rss_mb: number | null; rss_ratio: number | null }
+const FULLSIZE = fileURLToPath(new URL('../fixtures/fullsize/', import.meta.url));
+const batch224 = Number(arg('batch224', '16'));
+const iters224 = arg('iters224', '1');
+/** Run one side's step process; its JSON line, or null (failure reported on stderr). */
+function side(cmd: string, args: string[]): Record<string, number> | null {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, LRQ_THREADS: String(threads), OMP_NUM_THREADS: String(threads) } });
+  if (r.status !== 0) {
+    process.stderr.write(`bench: ${args[0]} failed (${r.status ?? r.signal}): ${(r.stderr ?? '').split('\n').slice(-3).join(' ')}\n`);
+    return null;
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
+}
+const rows224: Row224[] = [];
+const models224 = ['resnet18', 'mobilenet_v2'].filter((m) => !only.length || only.includes(`lrq_step_${m}_224`));
+if (!flag('no-224') && models224.length) {
+  const missing = models224.filter((m) => !existsSync(`${FULLSIZE}${m}.onnx`));
+  if (missing.length) {
+    process.stderr.write(`bench: 224² LRQ step rows skipped (${missing.join(', ')} not exported): run /usr/bin/python3 tools/bench/export_fullsize.py\n`);
+  }
+  for (const m of models224.filter((x) => !missing.includes(x))) {
+    const ours = side(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./lrq_step_224.ts', import.meta.url)),
+      '--model', `${FULLSIZE}${m}.onnx`, '--batch', String(batch224), '--iters', iters224, '--warmup', '1']);
+    const torch = flag('no-torch') ? null : side(python, [fileURLToPath(new URL('../../tools/bench/lrq_step_torch224.py', import.meta.url)),
+      '--model', m, '--batch', String(batch224), '--iters', iters224, '--warmup', '1', '--threads', String(threads)]);
+    const q = (a: number | undefined, b: number | undefined): number | null => (a !== undefined && b !== undefined ? a / b : null);
+    rows224.push({ workload: `lrq_step_${m}_224`, batch: batch224, threads, ours_ms: ours?.['ours_ms'] ?? null, torch_ms: torch?.['torch_ms'] ?? null,
+      ratio: q(ours?.['ours_ms'], torch?.['torch_ms']), ours_rss_mb: ours?.['peak_rss_mb'] ?? null, torch_rss_mb: torch?.['peak_rss_mb'] ?? null,
+      rss_ratio: q(ours?.['peak_rss_mb'], torch?.['peak_rss_mb']) });
+  }
+}
+if (json) {
+  for (const r of rows224) process.stdout.write(JSON.stringify(r) + '\n');
+} else if (rows224.length) {
+  const f = (v: number | null, d = 1): string => (v === null ? '—' : v.toFixed(d));
+  const head = ['workload (own process)', 'ours ms', 'torch ms', 'ratio', 'ours RSS MB', 'torch RSS MB', 'RSS ratio'];
+  const body = rows224.map((r) => [r.workload, f(r.ours_ms, 0), f(r.torch_ms, 0), f(r.ratio, 2), f(r.ours_rss_mb, 0), f(r.torch_rss_mb, 0), f(r.rss_ratio, 2)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log('');
+  console.log(line(head));
+  for (const b of body) console.log(line(b));
+  console.log(`224² LRQ step (generator + student, W4A4, 1000 classes), batch ${batch224}, ${threads} threads, median of ${iters224} after 1 warm-up; ` +
+    'peak RSS = each process\'s maxRSS (targets: time ratio ≤ 1.0, RSS ratio ≤ 1.5)');
 }

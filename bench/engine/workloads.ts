@@ -23,6 +23,7 @@ import { prepareQat, setCalibration } from '../../src/quant/prepare.js';
 import { makeQConfig } from '../../src/quant/qconfig.js';
 import { resolveConfig } from '../../src/method/config.js';
 import { generatorStep, stepParts, studentStep } from '../../src/method/step.js';
+import { describeTeacher } from '../../src/method/quantize.js';
 
 /** One benchmark: `step` runs one timed iteration; `flops` is the work of one step (fwd, or ≈3×fwd with bwd; null: not counted). */
 export interface Workload {
@@ -146,12 +147,14 @@ const RESNET20 = new URL('../../../shared/data/models/akamaster_cifar10/resnet20
  */
 const SHUFFLENET = new URL('../../../shared/data/models/chenyaofo_cifar10/shufflenetv2_x0_5_cifar10_chenyaofo.onnx', import.meta.url).pathname;
 
-function lrqStep(batch: number, model = RESNET20): () => void {
+/** lrq_step on any ONNX classifier (its input size and class count as quantize() reads them); also run by lrq_step_224.ts. */
+export function lrqStep(batch: number, model = RESNET20, onPhase?: (phase: 'generator' | 'student') => void): () => void {
   const cfg = resolveConfig({ model, out: '/tmp/lrq-bench-step', preset: 'fast', wbits: 4, abits: 4, batchSize: batch, lrS: 1e-6, progress: false });
   const teacher = loadOnnx(model), student = loadOnnx(model);
+  const { channels, size, numClasses } = describeTeacher(teacher, cfg);
   prepareQat(student, makeQConfig({ weightBits: 4, actBits: 4, rangeMode: cfg.rangeMode }));
-  const generator = new Generator({ numClasses: 10, latentDim: cfg.latentDim, imgSize: 32, channels: 3, lkaPositions: cfg.lkaPositions, rng: new Rng(1) });
-  const parts = stepParts(cfg, teacher, student, generator, 10);
+  const generator = new Generator({ numClasses, latentDim: cfg.latentDim, imgSize: size[0], channels, lkaPositions: cfg.lkaPositions, rng: new Rng(1) });
+  const parts = stepParts(cfg, teacher, student, generator, numClasses);
   const rng = new Rng(0);
   teacher.eval();
   student.eval();
@@ -159,7 +162,9 @@ function lrqStep(batch: number, model = RESNET20): () => void {
   const step = (): void => {
     const losses: Record<string, number> = {};
     const { x, y, t } = generatorStep(parts, rng, losses);
+    onPhase?.('generator');
     studentStep(parts, x, y, t, 1, true, losses);
+    onPhase?.('student');
   };
   setCalibration(student, true);
   step();

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <malloc.h>
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -107,6 +108,12 @@ struct BufferPool {
   // never be freed early.
   std::unordered_map<void*, double> live;
   double nextSerial = 0;
+  // Bytes handed out and not yet given back (outputs alive in JS plus conv scratch in use), and its peak.
+  size_t liveBytes = 0, peakLive = 0;
+  void count(size_t bytes) {
+    liveBytes += bytes;
+    if (liveBytes > peakLive) peakLive = liveBytes;
+  }
   void* take(size_t bytes) {
     {
       std::lock_guard<std::mutex> g(m);
@@ -117,6 +124,7 @@ struct BufferPool {
         held -= bytes;
         hits++;
         live[p] = nextSerial++;
+        count(bytes);
         return p;
       }
       misses++;
@@ -125,11 +133,13 @@ struct BufferPool {
     if (!p) throw std::bad_alloc();
     std::lock_guard<std::mutex> g(m);
     live[p] = nextSerial++;
+    count(bytes);
     return p;
   }
   void give(void* p, size_t bytes) {
     std::lock_guard<std::mutex> g(m);
     live.erase(p);
+    liveBytes -= bytes;
     if (held + bytes > cap) {
       std::free(p);
       return;
@@ -140,16 +150,40 @@ struct BufferPool {
 };
 // Never destroyed: V8 may free backing stores (calling give) during isolate teardown at exit.
 BufferPool& pool = *new BufferPool;
+}  // namespace
+
+namespace lrq {
+// Kernels' temporary buffers (conv layout scratch) come from the same pool, so one set of recycled
+// buffers serves outputs and scratch, and nothing large stays allocated between calls.
+void* scratchTake(size_t bytes) { return pool.take(bytes < kPoolMin ? kPoolMin : bytes); }
+void scratchGive(void* p, size_t bytes) { pool.give(p, bytes < kPoolMin ? kPoolMin : bytes); }
+}  // namespace lrq
+
+namespace {
+
+// Bytes of pooled outputs whose arrays V8 has freed since the last out() call. Deleters may run on V8's
+// background sweeper thread, where no isolate API may be called, so the matching negative adjustment of
+// V8's external-memory count waits for the next allocation on the main thread.
+std::atomic<int64_t> freedSinceAdjust{0};
 
 Napi::Float32Array out(const Napi::Env& env, i64 n) {
   const size_t bytes = (size_t)n * sizeof(float);
   if (bytes < kPoolMin) return Napi::Float32Array::New(env, (size_t)n);
   void* p = pool.take(bytes);
+  // Tell V8 these bytes are held by JS objects. The backing store alone did not make it collect: a
+  // training step allocates little on the JS heap, so the 224² generator step's ~3 GB of dead
+  // activations (batch 16) were still alive through the next student step. External memory past V8's
+  // limit makes the next allocation run (or advance) a full GC.
+  int64_t adjusted = 0;
+  napi_adjust_external_memory(env, (int64_t)bytes - freedSinceAdjust.exchange(0), &adjusted);
   // A V8 backing store (not napi's external ArrayBuffer): its deleter runs as soon as the GC frees the
   // buffer, while napi finalizers wait for the event loop and would never recycle in a synchronous loop.
   v8::Isolate* iso = v8::Isolate::GetCurrent();
   auto store = v8::ArrayBuffer::NewBackingStore(
-      p, bytes, [](void* data, size_t length, void*) { pool.give(data, length); }, nullptr);
+      p, bytes, [](void* data, size_t length, void*) {
+        pool.give(data, length);
+        freedSinceAdjust += (int64_t)length;
+      }, nullptr);
   v8::Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(iso, std::move(store));
   v8::Local<v8::Value> fa = v8::Float32Array::New(ab, 0, (size_t)n);
   // napi_value is Node's handle to a v8::Local<v8::Value> (v8impl::JsValueFromV8LocalValue).
@@ -208,7 +242,16 @@ Napi::Value PoolStats(const Napi::CallbackInfo& info) {
   o.Set("misses", (double)pool.misses);
   o.Set("released", (double)pool.released);
   o.Set("heldMB", (double)pool.held / (1 << 20));
+  o.Set("liveMB", (double)pool.liveBytes / (1 << 20));
+  o.Set("peakLiveMB", (double)pool.peakLive / (1 << 20));
   return o;
+}
+
+/** resetPeak(): start a new peak of live pooled bytes (poolStats().peakLiveMB) from the current level. */
+Napi::Value ResetPeak(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> g(pool.m);
+  pool.peakLive = pool.liveBytes;
+  return info.Env().Undefined();
 }
 
 /** The serial the next pooled output will get (mark taken before a pass whose temporaries may be released). */
@@ -732,6 +775,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #define EXPORT(name, fn) exports.Set(name, Napi::Function::New(env, fn, name))
   EXPORT("threads", Threads);
   EXPORT("poolStats", PoolStats);
+  EXPORT("resetPeak", ResetPeak);
   EXPORT("allocSerial", AllocSerial);
   EXPORT("release", Release);
   EXPORT("alloc", Alloc);

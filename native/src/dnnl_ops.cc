@@ -43,34 +43,57 @@ static std::string key(const char* kind, std::initializer_list<i64> v) {
   return k;
 }
 
-/** A user-layout ↔ primitive-layout bridge: a reorder and its scratch memory, or nothing if layouts agree. */
+/**
+ * A user-layout ↔ primitive-layout bridge: a reorder and, while a call runs, its scratch buffer, or nothing
+ * if layouts agree. Activation-sized scratch is taken from the output pool for one call and given back by
+ * done(): kept per cache entry, as before, every conv geometry held up to 6 activation-sized blocked copies
+ * for the life of the process (≈ 5 GB for the 224² generator + ResNet-18 at batch 16). `persistent` bridges
+ * (weights: small, reordered every call) keep their own scratch.
+ */
 struct Bridge {
-  bool needed = false;
-  memory::desc user;
+  bool needed = false, persistent = false;
+  memory::desc user, prim;
+  size_t bytes = 0;
+  void* buf = nullptr;
   memory scratch;
   reorder r;
   /** in = true: user → primitive layout; false: primitive layout → user. */
-  void init(const memory::desc& userMd, const memory::desc& primMd, bool in) {
+  void init(const memory::desc& userMd, const memory::desc& primMd, bool in, bool keep = false) {
     user = userMd;
+    prim = primMd;
     needed = userMd != primMd;
+    persistent = keep;
     if (!needed) return;
-    scratch = memory(primMd, eng());
+    bytes = primMd.get_size();
+    if (persistent) scratch = memory(primMd, eng());
     r = in ? reorder(reorder::primitive_desc(eng(), userMd, eng(), primMd))
            : reorder(reorder::primitive_desc(eng(), primMd, eng(), userMd));
+  }
+  /** The scratch memory of this call (taken from the pool on first use). */
+  memory held() {
+    if (persistent) return scratch;
+    if (!buf) buf = scratchTake(bytes);
+    return memory(prim, eng(), buf);
   }
   /** Memory the primitive reads: user data reordered into scratch when needed. */
   memory input(const float* p) {
     memory u(user, eng(), const_cast<float*>(p));
     if (!needed) return u;
-    r.execute(strm(), {{DNNL_ARG_FROM, u}, {DNNL_ARG_TO, scratch}});
-    return scratch;
+    memory s = held();
+    r.execute(strm(), {{DNNL_ARG_FROM, u}, {DNNL_ARG_TO, s}});
+    return s;
   }
   /** Memory the primitive writes: the user buffer itself or the scratch (then call finish). */
-  memory output(float* p) { return needed ? scratch : memory(user, eng(), p); }
+  memory output(float* p) { return needed ? held() : memory(user, eng(), p); }
   void finish(float* p) {
     if (!needed) return;
     memory u(user, eng(), p);
-    r.execute(strm(), {{DNNL_ARG_FROM, scratch}, {DNNL_ARG_TO, u}});
+    r.execute(strm(), {{DNNL_ARG_FROM, held()}, {DNNL_ARG_TO, u}});
+  }
+  /** Give the call's scratch back to the pool (after the stream has finished with it). */
+  void done() {
+    if (buf) scratchGive(buf, bytes);
+    buf = nullptr;
   }
 };
 
@@ -163,8 +186,19 @@ static std::unordered_map<std::string, std::unique_ptr<E>>& cache() {
 static bool depthwise(const ConvGeom& g) { return g.g > 1 && g.g == g.c && g.g == g.oc; }
 static bool dilated(const ConvGeom& g) { return g.dh > 1 || g.dw > 1; }
 
+// The bwd-data entry that last reordered an output gradient: a following bwd-weights call on the very
+// same gy (the caller vouches for identity) reads that blocked copy instead of reordering gy again.
+// Its gy scratch stays taken until that next conv call (dropLastData gives it back otherwise).
+static ConvBwdDataEntry* lastData = nullptr;
+static std::string lastDataKey;
+static void dropLastData() {
+  if (lastData) lastData->gy.done();
+  lastData = nullptr;
+}
+
 void convForward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y) {
   checkConv(g);
+  dropLastData();
   if (depthwise(g) && dilated(g)) return dwConvForward(g, x, w, b, y);
   auto k = convKey("cf", g, b != nullptr);
   auto& c = cache<ConvFwdEntry>();
@@ -175,7 +209,7 @@ void convForward(const ConvGeom& g, const float* x, const float* w, const float*
     auto e = std::make_unique<ConvFwdEntry>();
     e->prim = convolution_forward(pd);
     e->src.init(m.src, pd.src_desc(), true);
-    e->wei.init(m.wei, pd.weights_desc(), true);
+    e->wei.init(m.wei, pd.weights_desc(), true, true);
     e->dst.init(m.dst, pd.dst_desc(), false);
     it = c.emplace(k, std::move(e)).first;
   }
@@ -186,16 +220,13 @@ void convForward(const ConvGeom& g, const float* x, const float* w, const float*
   e.prim.execute(strm(), args);
   e.dst.finish(y);
   strm().wait();
+  e.src.done();
+  e.dst.done();
 }
-
-// The bwd-data entry that last reordered an output gradient: a following bwd-weights call on the very
-// same gy (the caller vouches for identity) reads that blocked copy instead of reordering gy again.
-static ConvBwdDataEntry* lastData = nullptr;
-static std::string lastDataKey;
 
 void convBackwardData(const ConvGeom& g, const float* gy, const float* w, float* gx) {
   checkConv(g);
-  lastData = nullptr;
+  dropLastData();
   if (depthwise(g) && dilated(g)) return dwConvBackwardData(g, gy, w, gx);
   auto k = convKey("cd", g, false);
   auto& c = cache<ConvBwdDataEntry>();
@@ -209,7 +240,7 @@ void convBackwardData(const ConvGeom& g, const float* gy, const float* w, float*
     auto e = std::make_unique<ConvBwdDataEntry>();
     e->prim = convolution_backward_data(pd);
     e->gy.init(m.dst, pd.diff_dst_desc(), true);
-    e->wei.init(m.wei, pd.weights_desc(), true);
+    e->wei.init(m.wei, pd.weights_desc(), true, true);
     e->gx.init(m.src, pd.diff_src_desc(), false);
     it = c.emplace(k, std::move(e)).first;
   }
@@ -219,15 +250,21 @@ void convBackwardData(const ConvGeom& g, const float* gy, const float* w, float*
                           {DNNL_ARG_DIFF_SRC, e.gx.output(gx)}});
   e.gx.finish(gx);
   strm().wait();
+  e.gx.done();
   lastData = &e;
   lastDataKey = k;
 }
 
 void convBackwardWeights(const ConvGeom& g, const float* gy, const float* x, float* gw, float* gb, bool sameGy) {
   checkConv(g);
-  ConvBwdDataEntry* d = lastData;
+  const bool reuse0 = sameGy && lastData && lastDataKey == convKey("cd", g, false);
+  ConvBwdDataEntry* d = reuse0 ? lastData : nullptr;
+  if (!d) dropLastData();
   lastData = nullptr;
-  if (depthwise(g)) return dwConvBackwardWeights(g, gy, x, gw, gb);
+  if (depthwise(g)) {
+    if (d) d->gy.done();
+    return dwConvBackwardWeights(g, gy, x, gw, gb);
+  }
   auto k = convKey("cw", g, gb != nullptr);
   auto& c = cache<ConvBwdWeiEntry>();
   auto it = c.find(k);
@@ -243,19 +280,21 @@ void convBackwardWeights(const ConvGeom& g, const float* gy, const float* x, flo
     e->prim = convolution_backward_weights(pd);
     e->gy.init(m.dst, pd.diff_dst_desc(), true);
     e->src.init(m.src, pd.src_desc(), true);
-    e->gw.init(m.wei, pd.diff_weights_desc(), false);
+    e->gw.init(m.wei, pd.diff_weights_desc(), false, true);
     it = c.emplace(k, std::move(e)).first;
   }
   auto& e = *it->second;
-  const bool reuse = sameGy && d && lastDataKey == convKey("cd", g, false) && d->gy.needed && e.gy.needed &&
-                     d->gy.scratch.get_desc() == e.gy.scratch.get_desc();
-  std::unordered_map<int, memory> args{{DNNL_ARG_DIFF_DST, reuse ? d->gy.scratch : e.gy.input(gy)},
+  const bool reuse = d && d->gy.needed && e.gy.needed && d->gy.buf && d->gy.prim == e.gy.prim;
+  std::unordered_map<int, memory> args{{DNNL_ARG_DIFF_DST, reuse ? d->gy.held() : e.gy.input(gy)},
                                        {DNNL_ARG_SRC, e.src.input(x)},
                                        {DNNL_ARG_DIFF_WEIGHTS, e.gw.output(gw)}};
   if (gb) args[DNNL_ARG_DIFF_BIAS] = memory(memory::desc({g.oc}, dt::f32, tag::x), eng(), gb);
   e.prim.execute(strm(), args);
   e.gw.finish(gw);
   strm().wait();
+  e.gy.done();
+  e.src.done();
+  if (d) d->gy.done();
 }
 
 // ------------------------------------------------------------------ matmul

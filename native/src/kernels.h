@@ -25,6 +25,10 @@ struct PoolGeom {
 void setThreads(int n);
 int getThreads();
 
+// ---- temporary buffers from the output pool (addon.cc): taken for one kernel call, given back after
+void* scratchTake(size_t bytes);
+void scratchGive(void* p, size_t bytes);
+
 // ---- oneDNN primitives (dnnl_ops.cc)
 void convForward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y);
 void convBackwardData(const ConvGeom& g, const float* gy, const float* w, float* gx);

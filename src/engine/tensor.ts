@@ -120,7 +120,7 @@ export class Tensor {
       throw new ShapeError('backward', `gradient shape ${fmtShape(gradOut.shape)} does not match ${fmtShape(this.shape)}`);
     }
     // Topological order by iterative DFS (graphs can be thousands of nodes deep).
-    const order: Tensor[] = [];
+    const order: (Tensor | undefined)[] = [];
     const seen = new Set<Tensor>();
     const stack: [Tensor, number][] = [[this, 0]];
     while (stack.length) {
@@ -143,6 +143,7 @@ export class Tensor {
         order.push(t);
       }
     }
+    seen.clear();
     const grads = new Map<Tensor, Tensor>();
     const pending = new PendingGrads();
     grads.set(this, gradOut);
@@ -150,18 +151,24 @@ export class Tensor {
     noGrad(() => {
       for (let k = order.length - 1; k >= 0; k--) {
         const t = order[k]!;
+        // Drop the tape as it is consumed (torch frees saved tensors the same way): once its backward
+        // has run, nothing here refers to a node's saved activations, so the garbage collector can take
+        // them during the rest of the pass instead of after it.
+        order[k] = undefined;
+        const node = t.node;
+        t.node = null;
         const g = grads.get(t);
         if (!g) continue;
         grads.delete(t);
-        if (t.node) {
-          const gin = t.node.backward(g);
-          const inputs = t.node.inputs;
+        if (node) {
+          const gin = node.backward(g);
+          const inputs = node.inputs;
           for (let j = 0; j < inputs.length; j++) {
             const x = inputs[j]!;
             const gx = gin[j];
             if (!gx || !x.tracksGrad) continue;
             if (gx.size !== x.size) {
-              throw new ShapeError(`${t.node.op} backward`, `gradient for input ${j} has shape ${fmtShape(gx.shape)}, input is ${fmtShape(x.shape)}`);
+              throw new ShapeError(`${node.op} backward`, `gradient for input ${j} has shape ${fmtShape(gx.shape)}, input is ${fmtShape(x.shape)}`);
             }
             pending.hold(gx);
             const prev = grads.get(x);
@@ -183,8 +190,6 @@ export class Tensor {
         pending.drop(g);
       }
     });
-    // Release the tape so intermediate activations can be collected.
-    for (const t of order) if (t.node) t.node = null;
   }
 }
 

@@ -12,7 +12,9 @@ export interface NativeAddon {
   /** A fresh array of n floats (pooled when large), every element = fill; fill undefined: contents unspecified. */
   alloc(n: number, fill?: number): Float32Array;
   /** Output-buffer pool counters: allocations served from / missing the pool, explicit releases, MB held. */
-  poolStats(): { hits: number; misses: number; released: number; heldMB: number };
+  poolStats(): { hits: number; misses: number; released: number; heldMB: number; liveMB: number; peakLiveMB: number };
+  /** Start a new peak of live pooled bytes from the current level. */
+  resetPeak(): void;
   /** torch.optim.Adam's update in place on p, m, v (bit-identical to nn/optim/adam.ts). */
   adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, b1: number, b2: number, eps: number,
     stepSize: number, bc2Sqrt: number, wd: number): void;
