@@ -18,20 +18,24 @@ import { generatorStep, stepParts } from '../step.js';
 import type { TrainParts, TrainResult } from '../train.js';
 import { reconstruct } from './reconstruct.js';
 
-/** n images G(z, y), z ~ N(0, I), y ~ U{0..C−1}, in batches of `bs` (generator in train mode, as it was trained). */
-export function drawSynthetic(generator: Generator, n: number, bs: number, latentDim: number, numClasses: number, rng: Rng): Tensor {
+/** n images x = G(z, y), z ~ N(0, I), y ~ U{0..C−1}, in batches of `bs` (generator in train mode, as it was trained), with their labels y. */
+export function drawSynthetic(generator: Generator, n: number, bs: number, latentDim: number, numClasses: number, rng: Rng): { x: Tensor; y: Int32Array } {
   const parts: Tensor[] = [];
+  const y = new Int32Array(n);
   generator.train();
   noGrad(() => {
     for (let i = 0; i < n; i += bs) {
       const m = Math.min(bs, n - i);
-      parts.push(generator.forward(rng.normal([m, latentDim]), rng.integers(0, numClasses, m)));
+      const z = rng.normal([m, latentDim]);
+      const yb = rng.integers(0, numClasses, m);
+      y.set(yb, i);
+      parts.push(generator.forward(z, yb));
     }
   });
   const per = parts[0]!.size / parts[0]!.shape[0]!;
   const out = new Float32Array(per * n);
   parts.forEach((p, k) => out.set(p.data as Float32Array, k * bs * per));
-  return new Tensor(out, [n, ...parts[0]!.shape.slice(1)]);
+  return { x: new Tensor(out, [n, ...parts[0]!.shape.slice(1)]), y };
 }
 
 /** Run lrq-recon on the parts of a quantize() run; returns what train() returns (no best epoch: one student). */
@@ -74,7 +78,7 @@ export async function reconRun(p: TrainParts): Promise<TrainResult> {
       log.write({ type: 'epoch', epoch, ...means, top1: null, lrG: cfg.lrG, seconds });
       progress.epochLine({ epoch, epochs: cfg.epochs, iter: cfg.itersPerEpoch - 1, iters: cfg.itersPerEpoch, losses: means }, seconds);
     }
-    images = drawSynthetic(generator, cfg.reconImages, cfg.batchSize, cfg.latentDim, p.numClasses, rng);
+    images = drawSynthetic(generator, cfg.reconImages, cfg.batchSize, cfg.latentDim, p.numClasses, rng).x;
     progress.message(`drew ${cfg.reconImages} calibration images from the generator (${((Date.now() - t0) / 1000).toFixed(0)} s so far)`);
   } else {
     const ds = p.calibSet!;
