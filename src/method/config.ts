@@ -101,6 +101,10 @@ export interface QuantizeConfig {
   reconBatch: number;
   /** QDrop: probability of leaving an activation element unquantized while reconstructing (0 = BRECQ). */
   reconDrop: number;
+  /** Adam iterations per batch refining the drawn images against BNS + CE before reconstruction (Genie-style; 0 = off). */
+  reconRefineIters: number;
+  /** Learning rate of that refinement on the normalized pixels (cosine-decayed). */
+  reconRefineLr: number;
 
   // data
   /** Real test set for per-epoch evaluation (CIFAR binary or image folder). */
@@ -185,7 +189,7 @@ export const BASE_DEFAULTS: Omit<QuantizeConfig, 'model' | 'out'> = {
   bnsWeight: 0.1, ama: true, amaVariant: 'norm-preserving', amaMargin: 0.5, amaScale: 30, amaSign: 1,
   distill: 'dkd', ceWeight: 1, kdTemperature: 20, kdAlpha: 1, kdReduction: 'mean',
   dkdAlpha: 1, dkdBeta: 8, dkdTemperature: 4, dkdWarmup: 20, mixStudent: 0,
-  reconImages: 1024, reconIters: 400, reconBatch: 32, reconDrop: 0.5,
+  reconImages: 1024, reconIters: 400, reconBatch: 32, reconDrop: 0.5, reconRefineIters: 0, reconRefineLr: 0.1,
   evalLimit: 0, checkpointEvery: 100, resume: false, export: true, report: true, progress: true,
 };
 
@@ -226,6 +230,8 @@ function validateConfig(c: QuantizeConfig): void {
   intIn('reconImages', 1, 1e7);
   intIn('reconIters', 1, 1e9);
   intIn('reconBatch', 1, 100000);
+  intIn('reconRefineIters', 0, 1e7);
+  if (!(c.reconRefineLr > 0) || !Number.isFinite(c.reconRefineLr)) throw new LrqError(`--recon-refine-lr ${c.reconRefineLr}: must be a positive number`);
   if (!(c.reconDrop >= 0 && c.reconDrop < 1)) throw new LrqError(`--recon-drop ${c.reconDrop}: must be a probability in [0, 1) (0 = off)`);
   if (c.method === 'lrq-recon' && c.select !== 'final') throw new LrqError(`--select ${c.select}: lrq-recon keeps the reconstructed student (use final)`);
   if (!['final', 'synth-kl'].includes(c.select)) throw new LrqError(`--select ${c.select}: use final or synth-kl`);

@@ -1,6 +1,7 @@
 // Method lrq-recon: train LRQ's long-range generator against the frozen teacher (AMA-CE + λ·BNS, the
-// generator half of step.ts) for epochs × itersPerEpoch iterations, draw a fixed calibration set from it
-// (real-data mode: a seeded subset of --calib-data), observe initial activation ranges on it, then
+// generator half of step.ts) for epochs × itersPerEpoch iterations, draw a fixed calibration set from it,
+// optionally refine those images against BNS + CE (refine.ts; real-data mode: a seeded subset of
+// --calib-data instead), observe initial activation ranges on it, then
 // reconstruct the student block by block (reconstruct.ts). Rule: the same TrainParts in and TrainResult
 // out as train(), so the run around it (config, evaluation, artifacts, export, report) is unchanged.
 
@@ -17,6 +18,7 @@ import { gatherBatch } from '../realdata.js';
 import { generatorStep, stepParts } from '../step.js';
 import type { TrainParts, TrainResult } from '../train.js';
 import { reconstruct } from './reconstruct.js';
+import { refineImages } from './refine.js';
 
 /** n images x = G(z, y), z ~ N(0, I), y ~ U{0..C−1}, in batches of `bs` (generator in train mode, as it was trained), with their labels y. */
 export function drawSynthetic(generator: Generator, n: number, bs: number, latentDim: number, numClasses: number, rng: Rng): { x: Tensor; y: Int32Array } {
@@ -78,8 +80,21 @@ export async function reconRun(p: TrainParts): Promise<TrainResult> {
       log.write({ type: 'epoch', epoch, ...means, top1: null, lrG: cfg.lrG, seconds });
       progress.epochLine({ epoch, epochs: cfg.epochs, iter: cfg.itersPerEpoch - 1, iters: cfg.itersPerEpoch, losses: means }, seconds);
     }
-    images = drawSynthetic(generator, cfg.reconImages, cfg.batchSize, cfg.latentDim, p.numClasses, rng).x;
+    const drawn = drawSynthetic(generator, cfg.reconImages, cfg.batchSize, cfg.latentDim, p.numClasses, rng);
+    images = drawn.x;
     progress.message(`drew ${cfg.reconImages} calibration images from the generator (${((Date.now() - t0) / 1000).toFixed(0)} s so far)`);
+    if (cfg.reconRefineIters > 0) {
+      const f0 = Date.now();
+      const r = await refineImages(teacher, images, drawn.y, {
+        iters: cfg.reconRefineIters, batchSize: 128, lr: cfg.reconRefineLr, ceWeight: 1,
+        onBatch: async (k, n, bns, ce) => {
+          log.write({ type: 'refine-batch', batch: k, bns, ce });
+          progress.message(`refined images ${Math.min((k + 1) * 128, cfg.reconImages)}/${cfg.reconImages}: BNS ${bns.toFixed(4)}, CE ${ce.toFixed(4)} (${((Date.now() - f0) / 1000).toFixed(0)} s)`);
+          if (p.interrupt) await stop('while refining the images');
+        },
+      });
+      images = r.images;
+    }
   } else {
     const ds = p.calibSet!;
     const n = Math.min(cfg.reconImages, ds.size);
