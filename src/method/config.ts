@@ -160,8 +160,8 @@ export const FAST_PRESET: Partial<QuantizeConfig> = {
  */
 export function reconPreset(preset: 'paper' | 'fast'): Partial<QuantizeConfig> {
   return preset === 'paper'
-    ? { epochs: 40, itersPerEpoch: 100, warmupEpochs: 0, calibEpochs: 1, lrSteps: [], reconIters: 20000, reconImages: 1024, reconBatch: 32 }
-    : { epochs: 4, itersPerEpoch: 100, warmupEpochs: 0, calibEpochs: 1, lrSteps: [], reconIters: 400, reconImages: 1024, reconBatch: 32 };
+    ? { epochs: 40, itersPerEpoch: 100, warmupEpochs: 0, calibEpochs: 1, lrSteps: [], reconIters: 20000, reconImages: 1024, reconBatch: 32, reconRefineIters: 500 }
+    : { epochs: 4, itersPerEpoch: 100, warmupEpochs: 0, calibEpochs: 1, lrSteps: [], reconIters: 1000, reconImages: 1024, reconBatch: 32, reconRefineIters: 200 };
 }
 
 /** The preset a run gets when none is named (the CLI and the library API alike). */
