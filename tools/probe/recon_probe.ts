@@ -3,7 +3,8 @@
 //   gen <out.st> <iters> [images]            LRQ generator (AMA-CE + 3·BNS), then `images` draws + labels
 //   refine <in.st> <out.st> <iters> <lr> <ce> pixel refinement against BNS + CE (src/method/recon/refine.ts)
 //   real <out.st> [images]                    a seeded subset of train5k (the upper reference)
-//   recon <in.st> <iters> <drop> <evalN> [bits]   W/A bits (default 4), paper scheme; top-1 on evalN test images
+//   recon <in.st> <iters> <drop> <evalN> [bits|wbits,abits]   (default 4), paper scheme (SCHEME=deploy, FL8=1
+//                                             for first/last at 8 bits); top-1 on evalN test images
 import { Tensor } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
 import { loadOnnx } from '../../src/io/onnx/index.js';
@@ -78,8 +79,8 @@ if (stage === 'gen') {
   const [inp, iters, drop, evalN, bits = '4'] = a;
   const { x } = load(inp!);
   const student = loadOnnx(M);
-  const k = Number(bits);
-  prepareQat(student, makeQConfig({ weightBits: k, actBits: k, rangeMode: 'plain-ema', scheme: (process.env['SCHEME'] as 'paper' | 'deploy') ?? 'paper' }));
+  const [wb, ab] = bits.includes(',') ? bits.split(',').map(Number) as [number, number] : [Number(bits), Number(bits)];
+  prepareQat(student, makeQConfig({ weightBits: wb, actBits: ab, rangeMode: 'plain-ema', firstLastBits: process.env['FL8'] === '1' ? 8 : 'same', scheme: (process.env['SCHEME'] as 'paper' | 'deploy') ?? 'paper' }));
   student.eval();
   setCalibration(student, true);
   noGrad(() => {
@@ -95,7 +96,7 @@ if (stage === 'gen') {
   });
   const ev = openDataset(TEST, dsOpts).spread(Number(evalN));
   const fp = evaluate(teacher, ev), q = evaluate(student, ev);
-  console.log(`RESULT ${inp} iters ${iters} drop ${drop} W${k}A${k}: FP ${(fp.top1 * 100).toFixed(2)} quant ${(q.top1 * 100).toFixed(2)} on ${q.n} (${secs()} s)`);
+  console.log(`RESULT ${inp} iters ${iters} drop ${drop} W${wb}A${ab}${process.env['FL8'] === '1' ? ' (first/last 8-bit)' : ''}: FP ${(fp.top1 * 100).toFixed(2)} quant ${(q.top1 * 100).toFixed(2)} on ${q.n} (${secs()} s)`);
 } else {
   console.error('stages: gen | refine | real | recon');
   process.exit(2);
