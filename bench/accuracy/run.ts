@@ -15,7 +15,8 @@
 //   lrq    long-range generator + AMA + DKD;
 //   recon  lrq-recon: the long-range generator alone, then block reconstruction (AdaRound, LSQ, QDrop)
 //          on a fixed set of its images (--epochs/--iters-per-epoch/--recon-iters/--recon-images/
-//          --recon-drop/--first-last-8bit override its preset); recon-real: the same on the train5k images.
+//          --recon-drop/--recon-refine-iters/--recon-refine-lr/--first-last-8bit override its preset);
+//          recon-real: the same on the train5k images.
 // Results are appended to <out>/results.jsonl as each method finishes, so an interrupted benchmark keeps
 // what it measured. With --json, one object per line: method, wbits, abits, top1, fp_top1, minutes.
 // A method whose run stops (a NaN/Inf loss, say) is reported as a row with top1 null and its one-line
@@ -53,6 +54,7 @@ const select = process.argv.includes('--select') ? (arg('select', '') as 'final'
 const reconOverrides = {
   epochs: optionalNumber('epochs'), itersPerEpoch: optionalNumber('iters-per-epoch'), reconIters: optionalNumber('recon-iters'),
   reconImages: optionalNumber('recon-images'), reconDrop: optionalNumber('recon-drop'), firstLast8bit: process.argv.includes('--first-last-8bit') || undefined,
+  reconRefineIters: optionalNumber('recon-refine-iters'), reconRefineLr: optionalNumber('recon-refine-lr'),
 };
 const methods = arg('methods', 'fp,naive,naive-lrg,lrq,gdfq,real').split(',');
 const model = arg('model', join(DATA, 'models/akamaster_cifar10/resnet20_cifar10_akamaster.onnx'));

@@ -58,6 +58,8 @@ export const QUANTIZE_OPTIONS: Row[] = [
   { key: 'reconIters', kind: 'int', help: 'lrq-recon: AdaRound/LSQ iterations per block' },
   { key: 'reconBatch', kind: 'int', help: 'lrq-recon: reconstruction batch size' },
   { key: 'reconDrop', kind: 'float', help: 'lrq-recon: QDrop probability of leaving an activation unquantized while reconstructing (0 = BRECQ)' },
+  { key: 'reconRefineIters', kind: 'int', help: 'lrq-recon: Adam iterations refining each batch of 128 drawn images against BNS + CE before reconstruction (Genie-style; 0 = off)' },
+  { key: 'reconRefineLr', kind: 'float', help: 'lrq-recon: learning rate of that refinement on the normalized pixels' },
   { key: 'evalData', kind: 'string', help: 'real test set (image folder, *-images-idx3-ubyte[.gz] or CIFAR-style .bin) evaluated after every epoch' },
   { key: 'calibData', kind: 'string', help: 'real-data mode: train the student on these images instead of the generator' },
   { key: 'mean', kind: 'floats', help: 'input normalization mean, one per input channel (e.g. 0.485,0.456,0.406, or 0.286 for grey; one value is broadcast); default: model metadata, else ImageNet\'s for RGB, none for grey' },

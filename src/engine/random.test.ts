@@ -60,3 +60,19 @@ test('distribution moments', () => {
   const p = r.permutation(10);
   assert.deepEqual([...p].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 });
+
+test('bernoulliMask: frequency of ones ≈ p, reproducible from the state, one draw of the stream', () => {
+  for (const p of [0.1, 0.5, 0.9]) {
+    const m = new Rng(11).bernoulliMask(100001, p);
+    const ones = m.reduce((s, v) => s + v, 0) / m.length;
+    assert.ok(Math.abs(ones - p) < 0.01, `p ${p}: frequency ${ones}`);
+    assert.ok(m.every((v) => v === 0 || v === 1));
+  }
+  assert.deepEqual(new Rng(5).bernoulliMask(37, 0.5), new Rng(5).bernoulliMask(37, 0.5));
+  const a = new Rng(5), b = new Rng(5);
+  a.bernoulliMask(1000, 0.5);
+  b.nextUint32();
+  assert.equal(a.nextUint32(), b.nextUint32());
+  assert.equal(new Rng(1).bernoulliMask(64, 0).reduce((s, v) => s + v, 0), 0);
+  assert.equal(new Rng(1).bernoulliMask(64, 1).reduce((s, v) => s + v, 0), 64);
+});

@@ -107,6 +107,10 @@ export interface QuantizeConfig {
   reconBatch: number;
   /** QDrop: probability of leaving an activation element unquantized while reconstructing (0 = BRECQ). */
   reconDrop: number;
+  /** Adam iterations per batch refining the drawn images against BNS + CE before reconstruction (Genie-style; 0 = off). */
+  reconRefineIters: number;
+  /** Learning rate of that refinement on the normalized pixels (cosine-decayed). */
+  reconRefineLr: number;
 
   // data
   /** Real test set for per-epoch evaluation (CIFAR binary or image folder). */
@@ -164,8 +168,8 @@ export const FAST_PRESET: Partial<QuantizeConfig> = {
  */
 export function reconPreset(preset: 'paper' | 'fast'): Partial<QuantizeConfig> {
   return preset === 'paper'
-    ? { epochs: 40, itersPerEpoch: 100, warmupEpochs: 0, calibEpochs: 1, lrSteps: [], reconIters: 20000, reconImages: 1024, reconBatch: 32 }
-    : { epochs: 4, itersPerEpoch: 100, warmupEpochs: 0, calibEpochs: 1, lrSteps: [], reconIters: 400, reconImages: 1024, reconBatch: 32 };
+    ? { epochs: 40, itersPerEpoch: 100, warmupEpochs: 0, calibEpochs: 1, lrSteps: [], reconIters: 20000, reconImages: 1024, reconBatch: 32, reconRefineIters: 500 }
+    : { epochs: 4, itersPerEpoch: 100, warmupEpochs: 0, calibEpochs: 1, lrSteps: [], reconIters: 1000, reconImages: 1024, reconBatch: 32, reconRefineIters: 200 };
 }
 
 /** The preset a run gets when none is named (the CLI and the library API alike). */
@@ -193,7 +197,7 @@ export const BASE_DEFAULTS: Omit<QuantizeConfig, 'model' | 'out'> = {
   bnsWeight: 0.1, ama: true, amaVariant: 'norm-preserving', amaMargin: 0.5, amaScale: 30, amaSign: 1,
   distill: 'dkd', ceWeight: 1, kdTemperature: 20, kdAlpha: 1, kdReduction: 'mean',
   dkdAlpha: 1, dkdBeta: 8, dkdTemperature: 4, dkdWarmup: 20, mixStudent: 0,
-  reconImages: 1024, reconIters: 400, reconBatch: 32, reconDrop: 0.5,
+  reconImages: 1024, reconIters: 400, reconBatch: 32, reconDrop: 0.5, reconRefineIters: 0, reconRefineLr: 0.1,
   evalLimit: 0, checkpointEvery: 100, resume: false, export: true, report: true, progress: true,
 };
 
@@ -234,6 +238,8 @@ function validateConfig(c: QuantizeConfig): void {
   intIn('reconImages', 1, 1e7);
   intIn('reconIters', 1, 1e9);
   intIn('reconBatch', 1, 100000);
+  intIn('reconRefineIters', 0, 1e7);
+  if (!(c.reconRefineLr > 0) || !Number.isFinite(c.reconRefineLr)) throw new LrqError(`--recon-refine-lr ${c.reconRefineLr}: must be a positive number`);
   if (!(c.reconDrop >= 0 && c.reconDrop < 1)) throw new LrqError(`--recon-drop ${c.reconDrop}: must be a probability in [0, 1) (0 = off)`);
   if (c.method === 'lrq-recon' && c.select !== 'final') throw new LrqError(`--select ${c.select}: lrq-recon keeps the reconstructed student (use final)`);
   if (!['curvature', 'off'].includes(c.lrSCap)) throw new LrqError(`--lr-s-cap ${c.lrSCap}: use curvature or off`);

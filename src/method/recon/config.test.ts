@@ -13,7 +13,8 @@ test('lrq-recon resolves to the long-range generator with its own fast schedule;
   assert.deepEqual(c.lkaPositions, ['after_block1', 'after_block2']);
   assert.equal(c.ama, true);
   assert.equal(c.epochs * c.itersPerEpoch, 400);
-  assert.equal(c.reconIters, 400);
+  assert.equal(c.reconIters, 1000);
+  assert.equal(c.reconRefineIters, 200);
   assert.equal(c.bnsWeight, 3); // the fast preset's generator loss
   const e = resolveConfig({ model: 'm.onnx', out: 'o', method: 'lrq-recon', epochs: 1, reconIters: 7, reconDrop: 0 });
   assert.equal(e.epochs, 1);
@@ -31,5 +32,5 @@ test('lrq-recon options are validated with one-line errors', () => {
 test('the CLI offers --method lrq-recon and the reconstruction options', () => {
   const m = QUANTIZE_OPTIONS.find((r) => r.key === 'method')!;
   assert.ok(m.choices!.includes('lrq-recon'));
-  for (const k of ['reconImages', 'reconIters', 'reconBatch', 'reconDrop']) assert.ok(QUANTIZE_OPTIONS.some((r) => r.key === k), k);
+  for (const k of ['reconImages', 'reconIters', 'reconBatch', 'reconDrop', 'reconRefineIters', 'reconRefineLr']) assert.ok(QUANTIZE_OPTIONS.some((r) => r.key === k), k);
 });

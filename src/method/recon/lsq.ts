@@ -32,21 +32,27 @@ export function lsqFakeQuant(x: Tensor, step: Tensor, zp: number, bits: number, 
   if (!(d > 0) || !Number.isFinite(d)) throw new LrqError(`lsqFakeQuant: step ${d} must be a positive finite number`);
   const [lo, hi] = lsqRange(d, zp, bits);
   const q = backend().fakeQuant(x.data, 1, x.size, Float32Array.of(lo), Float32Array.of(hi), bits);
-  const out = x.data instanceof Float64Array ? Float64Array.from(q) : Float32Array.from(q);
-  if (keep) for (let i = 0; i < out.length; i++) if (keep[i]) out[i] = x.data[i]!;
+  const out = x.data instanceof Float64Array ? Float64Array.from(q) : q instanceof Float32Array ? q : Float32Array.from(q);
+  if (keep) {
+    const xd = x.data;
+    for (let i = 0; i < out.length; i++) if (keep[i] === 1) out[i] = xd[i]!;
+  }
   const n = 2 ** (bits - 1);
   return result('lsqFakeQuant', out, x.shape, [x, step], (g) => {
-    const gx = x.data instanceof Float64Array ? new Float64Array(x.size) : new Float32Array(x.size);
+    // one pass, monomorphic locals: this loop runs over every activation of every reconstruction iteration
+    const xd = x.data, gd = g.data, size = x.size;
+    const gx = xd instanceof Float64Array ? new Float64Array(size) : new Float32Array(size);
+    const lowCode = -n + zp, highCode = n - 1 + zp;
     let gs = 0;
-    for (let i = 0; i < x.size; i++) {
-      const gi = g.data[i]!;
-      if (keep && keep[i]) {
+    for (let i = 0; i < size; i++) {
+      const gi = gd[i]!;
+      if (keep !== null && keep[i] === 1) {
         gx[i] = gi;
         continue;
       }
-      const v = x.data[i]! / d - zp;
-      if (v < -n) gs += gi * (-n + zp);
-      else if (v > n - 1) gs += gi * (n - 1 + zp);
+      const v = xd[i]! / d - zp;
+      if (v < -n) gs += gi * lowCode;
+      else if (v > n - 1) gs += gi * highCode;
       else {
         gx[i] = gi;
         gs += gi * (Math.round(v) - v);
@@ -113,11 +119,7 @@ export class LsqAct {
     }
     this.step.data[0] = Math.max(this.step.data[0]!, 1e-6);
     this.writeBack();
-    let keep: Uint8Array | null = null;
-    if (this.dropping && this.drop > 0) {
-      keep = new Uint8Array(x.size);
-      for (let i = 0; i < keep.length; i++) keep[i] = this.rng.random() < this.drop ? 1 : 0;
-    }
+    const keep = this.dropping && this.drop > 0 ? this.rng.bernoulliMask(x.size, this.drop) : null;
     return lsqFakeQuant(x, this.step, this.zp, this.quant.bits, 1 / Math.sqrt(x.size * (2 ** this.quant.bits - 1)), keep);
   }
 }

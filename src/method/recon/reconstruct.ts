@@ -15,6 +15,7 @@ import { setCalibration } from '../../quant/prepare.js';
 import { AdaRound, roundBeta } from './adaround.js';
 import { LsqAct } from './lsq.js';
 import { type Block, reconBlocks } from './blocks.js';
+import { clipWeightsMse } from './weight_clip.js';
 
 /** Options of reconstruct(). */
 export interface ReconOptions {
@@ -34,6 +35,8 @@ export interface ReconOptions {
   roundWeight?: number;
   warmup?: number;
   seed: number;
+  /** Clamp each weight row to its MSE-optimal clipped range before learning the rounding (weight_clip.ts); default on. */
+  weightClip?: boolean;
   /** Reconstruct only the first k blocks (tests; default all). */
   blocks?: number;
   /** Called after each block (progress lines, logs); awaited, so it may also stop the run by throwing. */
@@ -122,6 +125,7 @@ export async function reconstruct(teacher: GraphModule, student: GraphModule, im
       const lsq = blk.acts.map((a) => new LsqAct(a, o.drop, rng));
       for (const l of lsq) l.attach();
       const run = (x: Tensor) => student.forwardRange(blk.from, x, blk.to);
+      if (o.weightClip ?? true) for (const w of blk.weights) clipWeightsMse(w);
       // before: nearest rounding, LSQ steps initialized from the MSE-optimal range of this probe batch
       const probeIn = gather(sIn.data as Float32Array, sIn.shape, probe);
       const probeT = gather(tOut.data as Float32Array, tOut.shape, probe);
@@ -136,8 +140,9 @@ export async function reconstruct(teacher: GraphModule, student: GraphModule, im
           let x = gather(sIn.data as Float32Array, sIn.shape, idx);
           if (o.drop > 0 && b > 0) {
             const xf = gather(tIn.data as Float32Array, tIn.shape, idx);
-            const xd = x.data as Float32Array;
-            for (let i = 0; i < xd.length; i++) if (rng.random() < o.drop) xd[i] = xf.data[i]!;
+            const xd = x.data as Float32Array, fd = xf.data as Float32Array;
+            const m = rng.bernoulliMask(xd.length, o.drop);
+            for (let i = 0; i < xd.length; i++) if (m[i] === 1) xd[i] = fd[i]!;
           }
           for (const l of lsq) l.dropping = o.drop > 0;
           const target = gather(tOut.data as Float32Array, tOut.shape, idx);

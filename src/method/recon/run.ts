@@ -1,6 +1,7 @@
 // Method lrq-recon: train LRQ's long-range generator against the frozen teacher (AMA-CE + λ·BNS, the
-// generator half of step.ts) for epochs × itersPerEpoch iterations, draw a fixed calibration set from it
-// (real-data mode: a seeded subset of --calib-data), observe initial activation ranges on it, then
+// generator half of step.ts) for epochs × itersPerEpoch iterations, draw a fixed calibration set from it,
+// optionally refine those images against BNS + CE (refine.ts; real-data mode: a seeded subset of
+// --calib-data instead), observe initial activation ranges on it, then
 // reconstruct the student block by block (reconstruct.ts). Rule: the same TrainParts in and TrainResult
 // out as train(), so the run around it (config, evaluation, artifacts, export, report) is unchanged.
 
@@ -17,21 +18,26 @@ import { gatherBatch } from '../realdata.js';
 import { generatorStep, stepParts } from '../step.js';
 import type { TrainParts, TrainResult } from '../train.js';
 import { reconstruct } from './reconstruct.js';
+import { refineImages } from './refine.js';
 
-/** n images G(z, y), z ~ N(0, I), y ~ U{0..C−1}, in batches of `bs` (generator in train mode, as it was trained). */
-export function drawSynthetic(generator: Generator, n: number, bs: number, latentDim: number, numClasses: number, rng: Rng): Tensor {
+/** n images x = G(z, y), z ~ N(0, I), y ~ U{0..C−1}, in batches of `bs` (generator in train mode, as it was trained), with their labels y. */
+export function drawSynthetic(generator: Generator, n: number, bs: number, latentDim: number, numClasses: number, rng: Rng): { x: Tensor; y: Int32Array } {
   const parts: Tensor[] = [];
+  const y = new Int32Array(n);
   generator.train();
   noGrad(() => {
     for (let i = 0; i < n; i += bs) {
       const m = Math.min(bs, n - i);
-      parts.push(generator.forward(rng.normal([m, latentDim]), rng.integers(0, numClasses, m)));
+      const z = rng.normal([m, latentDim]);
+      const yb = rng.integers(0, numClasses, m);
+      y.set(yb, i);
+      parts.push(generator.forward(z, yb));
     }
   });
   const per = parts[0]!.size / parts[0]!.shape[0]!;
   const out = new Float32Array(per * n);
   parts.forEach((p, k) => out.set(p.data as Float32Array, k * bs * per));
-  return new Tensor(out, [n, ...parts[0]!.shape.slice(1)]);
+  return { x: new Tensor(out, [n, ...parts[0]!.shape.slice(1)]), y };
 }
 
 /** Run lrq-recon on the parts of a quantize() run; returns what train() returns (no best epoch: one student). */
@@ -74,8 +80,21 @@ export async function reconRun(p: TrainParts): Promise<TrainResult> {
       log.write({ type: 'epoch', epoch, ...means, top1: null, lrG: cfg.lrG, seconds });
       progress.epochLine({ epoch, epochs: cfg.epochs, iter: cfg.itersPerEpoch - 1, iters: cfg.itersPerEpoch, losses: means }, seconds);
     }
-    images = drawSynthetic(generator, cfg.reconImages, cfg.batchSize, cfg.latentDim, p.numClasses, rng);
+    const drawn = drawSynthetic(generator, cfg.reconImages, cfg.batchSize, cfg.latentDim, p.numClasses, rng);
+    images = drawn.x;
     progress.message(`drew ${cfg.reconImages} calibration images from the generator (${((Date.now() - t0) / 1000).toFixed(0)} s so far)`);
+    if (cfg.reconRefineIters > 0) {
+      const f0 = Date.now();
+      const r = await refineImages(teacher, images, drawn.y, {
+        iters: cfg.reconRefineIters, batchSize: 128, lr: cfg.reconRefineLr, ceWeight: 1,
+        onBatch: async (k, n, bns, ce) => {
+          log.write({ type: 'refine-batch', batch: k, bns, ce });
+          progress.message(`refined images ${Math.min((k + 1) * 128, cfg.reconImages)}/${cfg.reconImages}: BNS ${bns.toFixed(4)}, CE ${ce.toFixed(4)} (${((Date.now() - f0) / 1000).toFixed(0)} s)`);
+          if (p.interrupt) await stop('while refining the images');
+        },
+      });
+      images = r.images;
+    }
   } else {
     const ds = p.calibSet!;
     const n = Math.min(cfg.reconImages, ds.size);
