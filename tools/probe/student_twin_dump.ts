@@ -6,15 +6,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Tensor, noGrad } from '../../src/engine/tensor.js';
 import { loadOnnx } from '../../src/io/onnx/index.js';
-import { attributes } from '../../src/io/onnx/proto.js';
 import { writeSafetensors } from '../../src/io/safetensors.js';
-import { prepareQat, setCalibration, setFakeQuant, quantLayers } from '../../src/quant/prepare.js';
+import { prepareQat, setCalibration, setFakeQuant } from '../../src/quant/prepare.js';
 import { makeQConfig } from '../../src/quant/qconfig.js';
 import { openDataset } from '../../src/method/data.js';
 import { evaluate } from '../../src/method/evaluate.js';
 import { resolveConfig } from '../../src/method/config.js';
 import { stepParts, studentStep } from '../../src/method/step.js';
-import type { ActFakeQuant } from '../../src/quant/fake_quantize.js';
+import { twinGraph } from './twin_graph.js';
 
 const [model, out, stepsArg, lrArg] = process.argv.slice(2);
 mkdirSync(out!, { recursive: true });
@@ -33,25 +32,7 @@ setCalibration(student, false);
 if (process.env.TWIN_FQ === 'none') setFakeQuant(student, false); // FP student: compare the graph's gradients without rounding
 
 // graph: float nodes to replay, integer edges folded to their traced values (batch B)
-const edges = student.traceEdges(train.batch(0, B).x);
-const nodes = (student.proto.graph!.node ?? []).map((n) => {
-  const attrs: Record<string, unknown> = {};
-  for (const [k, v] of attributes(n)) if (typeof v === 'number' || typeof v === 'string' || Array.isArray(v)) attrs[k] = v;
-  const path = student.nodeToModule.get(n.name ?? '') ?? null;
-  return { op: n.opType, name: n.name, inputs: n.input, outputs: n.output, attrs, path };
-});
-const ints: Record<string, number[]> = {};
-for (const [k, e] of edges) if (!e.float && e.ints) ints[k] = e.ints;
-for (const n of student.proto.graph!.node ?? []) {
-  const v = n.opType === 'Constant' ? attributes(n).get('value') : undefined;
-  if (v && typeof v === 'object' && 'data' in v && !(v instanceof Tensor)) ints[n.output![0]!] = [...v.data].map(Number);
-}
-const bits: Record<string, number> = {};
-for (const l of quantLayers(student)) if (l.weightBits !== null) bits[l.path] = l.weightBits;
-const acts: Record<string, { lo: number; hi: number; bits: number }> = {};
-for (const [p, m] of student.namedModules()) if ((m as ActFakeQuant).observerEnabled === false) { const a = m as ActFakeQuant; const [lo, hi] = a.range(); acts[p] = { lo, hi, bits: a.bits }; }
-const eps: Record<string, number> = {};
-for (const [p, m] of student.namedModules()) { const e = (m as unknown as { eps?: number }).eps; if (typeof e === 'number') eps[p] = e; }
+const { nodes, ints, floats, bits, acts, eps } = twinGraph(student, train.batch(0, B).x);
 const params = [...student.namedParameters()].map(([k]) => k);
 const st = new Map<string, Tensor>();
 for (const [k, p] of student.namedParameters()) st.set(`state.${k}`, new Tensor(Float32Array.from(p.data), p.shape)); // a copy: SGD updates in place
@@ -78,5 +59,5 @@ for (let k = 0; k < steps; k++) {
 writeSafetensors(`${out}/twin.safetensors`, st);
 writeFileSync(`${out}/twin.json`, JSON.stringify({ model, batch: B, lrS: cfg.lrS, momentum: cfg.momentum, weightDecay: cfg.weightDecay, ceWeight: cfg.ceWeight,
   dkd: { alpha: cfg.dkdAlpha, beta: cfg.dkdBeta, T: cfg.dkdTemperature }, input: student.inputName, output: student.outputName,
-  nodes, ints, floats: [...edges].filter(([, e]) => e.float).map(([k]) => k), bits, acts, eps, params, log }, null, 1));
+  nodes, ints, floats, bits, acts, eps, params, log }, null, 1));
 console.log('calibrated top1', log[0]);
