@@ -10,7 +10,7 @@ import { Rng } from '../../src/engine/random.js';
 import { loadOnnx } from '../../src/io/onnx/index.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { Generator } from '../../src/models/generator.js';
-import { prepareQat, setCalibration } from '../../src/quant/prepare.js';
+import { prepareQat } from '../../src/quant/prepare.js';
 import { makeQConfig } from '../../src/quant/qconfig.js';
 import { resolveConfig } from '../../src/method/config.js';
 import { openDataset } from '../../src/method/data.js';
@@ -18,10 +18,9 @@ import { describeTeacher } from '../../src/method/quantize.js';
 import { evaluate } from '../../src/method/evaluate.js';
 import { gatherBatch } from '../../src/method/realdata.js';
 import { generatorStep, stepParts } from '../../src/method/step.js';
-import { drawSynthetic } from '../../src/method/recon/run.js';
+import { drawSynthetic, observeRanges } from '../../src/method/recon/run.js';
 import { refineImages } from '../../src/method/recon/refine.js';
 import { reconstruct } from '../../src/method/recon/reconstruct.js';
-import { noGrad } from '../../src/engine/tensor.js';
 
 const D = new URL('../../../../shared/data/', import.meta.url).pathname;
 const M = process.env['MODEL'] ?? `${D}models/akamaster_cifar10/resnet20_cifar10_akamaster.onnx`;
@@ -81,15 +80,7 @@ if (stage === 'gen') {
   const student = loadOnnx(M);
   const [wb, ab] = bits.includes(',') ? bits.split(',').map(Number) as [number, number] : [Number(bits), Number(bits)];
   prepareQat(student, makeQConfig({ weightBits: wb, actBits: ab, rangeMode: 'plain-ema', firstLastBits: process.env['FL8'] === '1' ? 8 : 'same', scheme: (process.env['SCHEME'] as 'paper' | 'deploy') ?? 'paper' }));
-  student.eval();
-  setCalibration(student, true);
-  noGrad(() => {
-    for (let i = 0; i < x.shape[0]!; i += 128) {
-      const m = Math.min(128, x.shape[0]! - i), per = x.size / x.shape[0]!;
-      student.forward(new Tensor((x.data as Float32Array).slice(i * per, (i + m) * per), [m, ...x.shape.slice(1)]));
-    }
-  });
-  setCalibration(student, false);
+  observeRanges(student, x);
   await reconstruct(teacher, student, x, {
     iters: Number(iters), batchSize: 32, drop: Number(drop), seed: 1, weightClip: process.env['WCLIP'] !== '0', blocks: process.env['BLOCKS'] ? Number(process.env['BLOCKS']) : undefined,
     onBlock: (r, i, n) => console.log(`block ${i + 1}/${n} ${r.before.toFixed(4)} → ${r.after.toFixed(4)} ${r.seconds.toFixed(0)} s`),

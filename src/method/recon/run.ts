@@ -10,6 +10,7 @@ import { Tensor, noGrad } from '../../engine/tensor.js';
 import { LrqError, NonFiniteError } from '../../engine/errors.js';
 import { Rng } from '../../engine/random.js';
 import { JsonlLog } from '../../io/jsonl.js';
+import type { GraphModule } from '../../io/onnx/index.js';
 import type { Generator } from '../../models/generator.js';
 import { setCalibration } from '../../quant/prepare.js';
 import { evaluate } from '../evaluate.js';
@@ -38,6 +39,20 @@ export function drawSynthetic(generator: Generator, n: number, bs: number, laten
   const out = new Float32Array(per * n);
   parts.forEach((p, k) => out.set(p.data as Float32Array, k * bs * per));
   return { x: new Tensor(out, [n, ...parts[0]!.shape.slice(1)]), y };
+}
+
+/** Observe the student's activation ranges (its own observers, eval mode) on `images` in chunks of 128, then freeze them. */
+export function observeRanges(student: GraphModule, images: Tensor): void {
+  student.eval();
+  setCalibration(student, true);
+  noGrad(() => {
+    const n = images.shape[0]!, per = images.size / n;
+    for (let i = 0; i < n; i += 128) {
+      const m = Math.min(128, n - i);
+      student.forward(new Tensor((images.data as Float32Array).slice(i * per, (i + m) * per), [m, ...images.shape.slice(1)]));
+    }
+  });
+  setCalibration(student, false);
 }
 
 /** Run lrq-recon on the parts of a quantize() run; returns what train() returns (no best epoch: one student). */
@@ -104,16 +119,7 @@ export async function reconRun(p: TrainParts): Promise<TrainResult> {
   }
 
   // 2. initial activation ranges (LSQ then re-initializes each from the MSE-optimal range of its block input)
-  student.eval();
-  setCalibration(student, true);
-  noGrad(() => {
-    for (let i = 0; i < images.shape[0]!; i += 128) {
-      const m = Math.min(128, images.shape[0]! - i);
-      const per = images.size / images.shape[0]!;
-      student.forward(new Tensor((images.data as Float32Array).slice(i * per, (i + m) * per), [m, ...images.shape.slice(1)]));
-    }
-  });
-  setCalibration(student, false);
+  observeRanges(student, images);
 
   // 3. block reconstruction
   const r0 = Date.now();

@@ -5,7 +5,7 @@
 // clipped one — nothing else has to carry the range.
 
 import { Tensor, noGrad } from '../../engine/tensor.js';
-import { fakeQuantizeWeight } from '../../quant/fake_quantize.js';
+import { fakeQuantizeWeight, rowRanges } from '../../quant/fake_quantize.js';
 import type { QuantConv2d, QuantLinear } from '../../quant/quant_modules.js';
 
 /** Candidate clip ratios α: 1, 0.99, …, 0.5. */
@@ -19,14 +19,7 @@ export function clipWeightsMse(layer: QuantConv2d | QuantLinear): { before: numb
   const w = layer.weight;
   const rows = w.shape[0]!, cols = w.size / rows;
   const src = Float32Array.from(w.data as Float32Array);
-  const mn = new Float32Array(rows).fill(Infinity), mx = new Float32Array(rows).fill(-Infinity);
-  for (let c = 0; c < rows; c++) {
-    for (let j = 0; j < cols; j++) {
-      const v = src[c * cols + j]!;
-      if (v < mn[c]!) mn[c] = v;
-      if (v > mx[c]!) mx[c] = v;
-    }
-  }
+  const { lo: mn, hi: mx } = rowRanges(w);
   const bestErr = new Float64Array(rows).fill(Infinity), bestA = new Float32Array(rows).fill(1);
   let before = 0;
   const tmp = new Float32Array(src.length);
