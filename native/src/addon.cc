@@ -708,6 +708,16 @@ Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
   });
 }
 
+/** A Uint8Array argument (a QDrop keep mask) of length n, or null/undefined. */
+const uint8_t* u8opt(const Napi::CallbackInfo& info, size_t i, i64 n, const char* fn) {
+  if (info.Length() <= i || info[i].IsNull() || info[i].IsUndefined()) return nullptr;
+  need(info[i].IsTypedArray() && info[i].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array, info.Env(),
+       std::string(fn) + ": argument " + std::to_string(i) + " must be a Uint8Array");
+  auto a = info[i].As<Napi::Uint8Array>();
+  need((i64)a.ElementLength() == n, info.Env(), std::string(fn) + ": mask length does not match");
+  return a.Data();
+}
+
 Napi::Value FakeQuant(const Napi::CallbackInfo& info) {
   return guard(info, "fakeQuant", [&]() -> Napi::Value {
     auto x = f32(info, 0, "fakeQuant");
@@ -717,8 +727,50 @@ Napi::Value FakeQuant(const Napi::CallbackInfo& info) {
     need(rows >= 0 && cols >= 0 && rows * cols == x.n && lo.n == rows && hi.n == rows, info.Env(),
          "fakeQuant: lengths do not match rows·cols");
     need(bits >= 1 && bits <= 30, info.Env(), "fakeQuant: bits must be in 1..30");
+    const uint8_t* keep = u8opt(info, 6, x.n, "fakeQuant");
     auto y = out(info.Env(), x.n);
-    fakeQuant(x.p, rows, cols, lo.p, hi.p, (int)bits, y.Data());
+    fakeQuant(x.p, rows, cols, lo.p, hi.p, (int)bits, keep, y.Data());
+    return y;
+  });
+}
+
+/** lsqBackward(x, g, step, zp, bits, keep|null) → [gx, Σ ∂L/∂Δ]. */
+Napi::Value LsqBackward(const Napi::CallbackInfo& info) {
+  return guard(info, "lsqBackward", [&]() -> Napi::Value {
+    auto x = f32(info, 0, "lsqBackward"), g = f32(info, 1, "lsqBackward");
+    need(g.n == x.n, info.Env(), "lsqBackward: lengths differ");
+    const double step = dbl(info, 2), zp = dbl(info, 3);
+    const i64 bits = num(info, 4);
+    need(bits >= 1 && bits <= 30, info.Env(), "lsqBackward: bits must be in 1..30");
+    const uint8_t* keep = u8opt(info, 5, x.n, "lsqBackward");
+    auto gx = out(info.Env(), x.n);
+    const double gs = lsqBackward(x.p, g.p, x.n, step, zp, (int)bits, keep, gx.Data());
+    return tuple(info.Env(), {gx, Napi::Number::New(info.Env(), gs)});
+  });
+}
+
+/** bernoulliMask(n, seed, t) → Uint8Array of n (see kernels.h). */
+Napi::Value BernoulliMask(const Napi::CallbackInfo& info) {
+  return guard(info, "bernoulliMask", [&]() -> Napi::Value {
+    const i64 n = num(info, 0);
+    const uint32_t seed = (uint32_t)info[1].As<Napi::Number>().Uint32Value();
+    const i64 t = num(info, 2);
+    need(n >= 0 && t >= 0 && t <= 256, info.Env(), "bernoulliMask: n must be >= 0 and t in 0..256");
+    auto m = Napi::Uint8Array::New(info.Env(), (size_t)n);
+    bernoulliMask(n, seed, (int)t, m.Data());
+    return m;
+  });
+}
+
+/** selectMask(keep, a, b) → keep ? a : b element-wise. */
+Napi::Value SelectMask(const Napi::CallbackInfo& info) {
+  return guard(info, "selectMask", [&]() -> Napi::Value {
+    auto a = f32(info, 1, "selectMask"), b = f32(info, 2, "selectMask");
+    need(a.n == b.n, info.Env(), "selectMask: lengths differ");
+    const uint8_t* keep = u8opt(info, 0, a.n, "selectMask");
+    need(keep != nullptr, info.Env(), "selectMask: the mask is required");
+    auto y = out(info.Env(), a.n);
+    selectMask(keep, a.p, b.p, a.n, y.Data());
     return y;
   });
 }
@@ -808,6 +860,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("maxPool2dBackward", MaxPoolBackward);
   EXPORT("fakeQuant", FakeQuant);
   EXPORT("rowMinMax", RowMinMax);
+  EXPORT("lsqBackward", LsqBackward);
+  EXPORT("bernoulliMask", BernoulliMask);
+  EXPORT("selectMask", SelectMask);
   EXPORT("softmax", Softmax);
 #undef EXPORT
   return exports;

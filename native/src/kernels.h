@@ -92,7 +92,14 @@ void avgPool(const PoolGeom& g, const float* x, float* y);
 void avgPoolBackward(const PoolGeom& g, const float* gy, float* gx);
 void maxPool(const PoolGeom& g, const float* x, float* y, int32_t* argmax);
 void maxPoolBackward(const PoolGeom& g, const float* gy, const int32_t* argmax, i64 inLen, float* gx);
-void fakeQuant(const float* x, i64 rows, i64 cols, const float* lo, const float* hi, int bits, float* y);
+/** GDFQ fake quantization per row; where keep != null and keep[i] = 1 (QDrop), y[i] = x[i] unquantized. */
+void fakeQuant(const float* x, i64 rows, i64 cols, const float* lo, const float* hi, int bits, const uint8_t* keep, float* y);
+/** LSQ backward of one per-tensor quantizer (see lsqBackward in backends/reference/quant.ts); returns Σ ∂L/∂Δ before grad scale. */
+double lsqBackward(const float* x, const float* g, i64 n, double step, double zp, int bits, const uint8_t* keep, float* gx);
+/** xorshift32 from `seed` (non-zero), four bytes per state: out[i] = byte_i < t (reference: Rng.bernoulliMask). */
+void bernoulliMask(i64 n, uint32_t seed, int t, uint8_t* out);
+/** out[i] = keep[i] ? a[i] : b[i]. */
+void selectMask(const uint8_t* keep, const float* a, const float* b, i64 n, float* out);
 void rowMinMax(const float* x, i64 rows, i64 cols, float* mn, float* mx);
 void softmaxRows(const float* x, i64 rows, i64 cols, bool log, float* y);
 

@@ -569,23 +569,81 @@ void maxPoolBackward(const PoolGeom& g, const float* gy, const int32_t* argmax, 
 
 // ------------------------------------------------------------------ quantization and rows
 
-void fakeQuant(const float* x, i64 rows, i64 cols, const float* lo, const float* hi, int bits, float* y) {
+void fakeQuant(const float* x, i64 rows, i64 cols, const float* lo, const float* hi, int bits, const uint8_t* keep, float* y) {
   // Every step in float32 without FMA contraction (-ffp-contract=off), as torch and the reference do.
+  // Parallel over all elements (not rows): per-tensor activations are one long row.
   const float qmax = std::ldexp(1.f, bits - 1) - 1, qmin = -std::ldexp(1.f, bits - 1);
   const float levels = std::ldexp(1.f, bits) - 1, half = std::ldexp(1.f, bits - 1);
-#pragma omp parallel for if (rows * cols > kParMin)
-  for (i64 r = 0; r < rows; r++) {
-    const float l = lo[r], h = hi[r];
-    const float s = (1.f / std::max(h - l, 1e-8f)) * levels;  // torch: reciprocal first, then × (2^k − 1)
-    const float zp = std::nearbyint(s * l) + half;
-    const float* xr = x + r * cols;
-    float* yr = y + r * cols;
-    for (i64 j = 0; j < cols; j++) {
-      float q = std::nearbyint(s * xr[j] - zp);
-      q = q < qmin ? qmin : (q > qmax ? qmax : q);
-      yr[j] = (q + zp) / s;
+  const i64 n = rows * cols;
+#pragma omp parallel if (n > kParMin)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const i64 a = n * t / nt, b = n * (t + 1) / nt;
+    for (i64 i = a; i < b;) {
+      const i64 r = i / cols, e = std::min(b, (r + 1) * cols);
+      const float l = lo[r], h = hi[r];
+      const float s = (1.f / std::max(h - l, 1e-8f)) * levels;  // torch: reciprocal first, then × (2^k − 1)
+      const float zp = std::nearbyint(s * l) + half;
+      for (; i < e; i++) {
+        float q = std::nearbyint(s * x[i] - zp);
+        q = q < qmin ? qmin : (q > qmax ? qmax : q);
+        y[i] = keep && keep[i] ? x[i] : (q + zp) / s;
+      }
     }
   }
+}
+
+double lsqBackward(const float* x, const float* g, i64 n, double step, double zp, int bits, const uint8_t* keep, float* gx) {
+  // Same arithmetic as the reference (double v = x/Δ − zp, Math.round = floor(v + 0.5)); the Δ gradient is a
+  // per-thread partial sum, so its last bits depend on the thread count.
+  const double h = std::ldexp(1.0, bits - 1), lowCode = -h + zp, highCode = h - 1 + zp;
+  double gs = 0;
+#pragma omp parallel for reduction(+ : gs) if (n > kParMin) schedule(static)
+  for (i64 i = 0; i < n; i++) {
+    const double gi = g[i];
+    if (keep && keep[i]) {
+      gx[i] = g[i];
+      continue;
+    }
+    const double v = (double)x[i] / step - zp;
+    if (v < -h) {
+      gs += gi * lowCode;
+      gx[i] = 0.f;
+    } else if (v > h - 1) {
+      gs += gi * highCode;
+      gx[i] = 0.f;
+    } else {
+      gx[i] = g[i];
+      gs += gi * (std::floor(v + 0.5) - v);
+    }
+  }
+  return gs;
+}
+
+void bernoulliMask(i64 n, uint32_t seed, int t, uint8_t* out) {
+  uint32_t x = seed | 1u;  // xorshift32 needs a non-zero state
+  const uint32_t T = (uint32_t)t;
+  i64 i = 0;
+  for (; i + 4 <= n; i += 4) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    out[i] = (x & 0xffu) < T;
+    out[i + 1] = ((x >> 8) & 0xffu) < T;
+    out[i + 2] = ((x >> 16) & 0xffu) < T;
+    out[i + 3] = (x >> 24) < T;
+  }
+  if (i < n) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    for (int k = 0; i < n; i++, k++) out[i] = ((x >> (8 * k)) & 0xffu) < T;
+  }
+}
+
+void selectMask(const uint8_t* keep, const float* a, const float* b, i64 n, float* out) {
+#pragma omp parallel for simd if (n > kParMin)
+  for (i64 i = 0; i < n; i++) out[i] = keep[i] ? a[i] : b[i];
 }
 
 void rowMinMax(const float* x, i64 rows, i64 cols, float* mn, float* mx) {

@@ -137,7 +137,18 @@ export interface Backend {
   // --- fake quantization (GDFQ/ZeroQ arithmetic, spec §1.2): per row r of x [rows, cols] with range
   //     [lo[r], hi[r]] (rows = 1 for per-tensor): s = (2^k−1)/max(hi−lo, 1e-8), zp = round(s·lo)+2^(k−1),
   //     q = clamp(round(s·x − zp), −2^(k−1), 2^(k−1)−1), y = (q + zp)/s; round half to even.
-  fakeQuant(x: Data, rows: number, cols: number, lo: Data, hi: Data, bits: number): Data;
+  //     With `keep` (QDrop), elements where keep[i] = 1 pass unquantized: y[i] = x[i].
+  fakeQuant(x: Data, rows: number, cols: number, lo: Data, hi: Data, bits: number, keep?: Uint8Array | null): Data;
+  /**
+   * LSQ backward of a per-tensor quantizer with step Δ and integer zero point zp (v = x/Δ − zp, n = 2^(k−1)):
+   * gx = g inside the grid (−n ≤ v ≤ n−1) or where keep[i] = 1, else 0; gs = Σ g·(round(v) − v) inside,
+   * g·(−n + zp) below, g·(n − 1 + zp) above (kept elements add nothing).
+   */
+  lsqBackward(x: Data, g: Data, step: number, zp: number, bits: number, keep: Uint8Array | null): { gx: Data; gs: number };
+  /** n bytes, 1 where byte i of a xorshift32 stream from `seed` is < t (random.ts bernoulliFill). */
+  bernoulliMask(n: number, seed: number, t: number): Uint8Array;
+  /** out[i] = keep[i] ? a[i] : b[i]. */
+  selectMask(keep: Uint8Array, a: Data, b: Data): Data;
   /** Per-row min and max of x [rows, cols]. */
   rowMinMax(x: Data, rows: number, cols: number): { min: Data; max: Data };
 }

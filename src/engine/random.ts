@@ -60,22 +60,12 @@ export class Rng {
    * n Bernoulli(p) bytes (1 with probability p, p on a 1/256 grid) for QDrop's per-element masks, drawn
    * for every activation of every reconstruction iteration: a xorshift32 stream seeded by one draw of this
    * generator yields four bytes per step in local variables (a draw of this generator per element took
-   * a third of the step). Deterministic given this generator's state; uses one draw of it.
+   * a third of the step). Deterministic given this generator's state; uses one draw of it. `fill` computes
+   * the bytes from that draw (bernoulliFill; callers on the hot path pass backend().bernoulliMask, the same
+   * stream in native code).
    */
-  bernoulliMask(n: number, p: number): Uint8Array {
-    const out = new Uint8Array(n);
-    const t = Math.round(Math.min(1, Math.max(0, p)) * 256);
-    let x = this.nextUint32() | 1; // xorshift32 needs a non-zero state
-    for (let i = 0; i < n; i += 4) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      out[i] = (x & 0xff) < t ? 1 : 0;
-      if (i + 1 < n) out[i + 1] = ((x >>> 8) & 0xff) < t ? 1 : 0;
-      if (i + 2 < n) out[i + 2] = ((x >>> 16) & 0xff) < t ? 1 : 0;
-      if (i + 3 < n) out[i + 3] = x >>> 24 < t ? 1 : 0;
-    }
-    return out;
+  bernoulliMask(n: number, p: number, fill: (n: number, seed: number, t: number) => Uint8Array = bernoulliFill): Uint8Array {
+    return fill(n, this.nextUint32(), Math.round(Math.min(1, Math.max(0, p)) * 256));
   }
 
   /** Tensor of i.i.d. N(mean, std²) samples (Box–Muller, both outputs of each pair used). */
@@ -133,4 +123,20 @@ export class Rng {
     }
     [this.s0, this.s1, this.s2, this.s3] = [s[0]! | 0, s[1]! | 0, s[2]! | 0, s[3]! | 0];
   }
+}
+
+/** out[i] = 1 when byte i of a xorshift32 stream from `seed` is < t (four bytes per state), i.e. Bernoulli(t/256). */
+export function bernoulliFill(n: number, seed: number, t: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed | 1; // xorshift32 needs a non-zero state
+  for (let i = 0; i < n; i += 4) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = (x & 0xff) < t ? 1 : 0;
+    if (i + 1 < n) out[i + 1] = ((x >>> 8) & 0xff) < t ? 1 : 0;
+    if (i + 2 < n) out[i + 2] = ((x >>> 16) & 0xff) < t ? 1 : 0;
+    if (i + 3 < n) out[i + 3] = x >>> 24 < t ? 1 : 0;
+  }
+  return out;
 }

@@ -22,7 +22,7 @@ import { drawSynthetic, observeRanges } from '../../src/method/recon/run.js';
 import { refineImages } from '../../src/method/recon/refine.js';
 import { reconstruct } from '../../src/method/recon/reconstruct.js';
 
-const D = new URL('../../../../shared/data/', import.meta.url).pathname;
+const D = new URL('../../../shared/data/', import.meta.url).pathname;
 const M = process.env['MODEL'] ?? `${D}models/akamaster_cifar10/resnet20_cifar10_akamaster.onnx`;
 const TEST = `${D}cifar10/cifar10-test-yoongikim-jpeg-q75.bin`;
 const TRAIN = `${D}cifar10/cifar10-train5k-yoongikim-jpeg-q75.bin`;

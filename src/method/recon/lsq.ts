@@ -31,33 +31,10 @@ export function lsqFakeQuant(x: Tensor, step: Tensor, zp: number, bits: number, 
   const d = step.data[0]!;
   if (!(d > 0) || !Number.isFinite(d)) throw new LrqError(`lsqFakeQuant: step ${d} must be a positive finite number`);
   const [lo, hi] = lsqRange(d, zp, bits);
-  const q = backend().fakeQuant(x.data, 1, x.size, Float32Array.of(lo), Float32Array.of(hi), bits);
+  const q = backend().fakeQuant(x.data, 1, x.size, Float32Array.of(lo), Float32Array.of(hi), bits, keep);
   const out = x.data instanceof Float64Array ? Float64Array.from(q) : q instanceof Float32Array ? q : Float32Array.from(q);
-  if (keep) {
-    const xd = x.data;
-    for (let i = 0; i < out.length; i++) if (keep[i] === 1) out[i] = xd[i]!;
-  }
-  const n = 2 ** (bits - 1);
   return result('lsqFakeQuant', out, x.shape, [x, step], (g) => {
-    // one pass, monomorphic locals: this loop runs over every activation of every reconstruction iteration
-    const xd = x.data, gd = g.data, size = x.size;
-    const gx = xd instanceof Float64Array ? new Float64Array(size) : new Float32Array(size);
-    const lowCode = -n + zp, highCode = n - 1 + zp;
-    let gs = 0;
-    for (let i = 0; i < size; i++) {
-      const gi = gd[i]!;
-      if (keep !== null && keep[i] === 1) {
-        gx[i] = gi;
-        continue;
-      }
-      const v = xd[i]! / d - zp;
-      if (v < -n) gs += gi * lowCode;
-      else if (v > n - 1) gs += gi * highCode;
-      else {
-        gx[i] = gi;
-        gs += gi * (Math.round(v) - v);
-      }
-    }
+    const { gx, gs } = backend().lsqBackward(x.data, g.data, d, zp, bits, keep);
     const gt = new Tensor(step.data instanceof Float64Array ? Float64Array.of(gs * gradScale) : Float32Array.of(gs * gradScale), step.shape);
     return [new Tensor(gx, x.shape), gt];
   });
@@ -119,7 +96,7 @@ export class LsqAct {
     }
     this.step.data[0] = Math.max(this.step.data[0]!, 1e-6);
     this.writeBack();
-    const keep = this.dropping && this.drop > 0 ? this.rng.bernoulliMask(x.size, this.drop) : null;
+    const keep = this.dropping && this.drop > 0 ? this.rng.bernoulliMask(x.size, this.drop, backend().bernoulliMask) : null;
     return lsqFakeQuant(x, this.step, this.zp, this.quant.bits, 1 / Math.sqrt(x.size * (2 ** this.quant.bits - 1)), keep);
   }
 }

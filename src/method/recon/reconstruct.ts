@@ -9,6 +9,7 @@ import { Tensor, noGrad } from '../../engine/tensor.js';
 import { LrqError, NonFiniteError } from '../../engine/errors.js';
 import * as ops from '../../engine/ops/index.js';
 import { Rng } from '../../engine/random.js';
+import { backend } from '../../engine/backend.js';
 import type { GraphModule } from '../../io/onnx/index.js';
 import { Adam } from '../../nn/optim/adam.js';
 import { setCalibration } from '../../quant/prepare.js';
@@ -139,10 +140,10 @@ export async function reconstruct(teacher: GraphModule, student: GraphModule, im
           const idx = rng.integers(0, n, bs);
           let x = gather(sIn.data as Float32Array, sIn.shape, idx);
           if (o.drop > 0 && b > 0) {
+            // QDrop on the block input: each element from the FP teacher's input with probability `drop`
             const xf = gather(tIn.data as Float32Array, tIn.shape, idx);
-            const xd = x.data as Float32Array, fd = xf.data as Float32Array;
-            const m = rng.bernoulliMask(xd.length, o.drop);
-            for (let i = 0; i < xd.length; i++) if (m[i] === 1) xd[i] = fd[i]!;
+            const m = rng.bernoulliMask(x.size, o.drop, backend().bernoulliMask);
+            x = new Tensor(backend().selectMask(m, xf.data, x.data), x.shape);
           }
           for (const l of lsq) l.dropping = o.drop > 0;
           const target = gather(tOut.data as Float32Array, tOut.shape, idx);

@@ -184,8 +184,15 @@ export function makeOnednnBackend(nat: NativeAddon): Backend {
     logSoftmax: (x, rows, cols) => (f32(x) ? nat.softmax(F(x), rows, cols, true) : ref.logSoftmax(x, rows, cols)),
     softmax: (x, rows, cols) => (f32(x) ? nat.softmax(F(x), rows, cols, false) : ref.softmax(x, rows, cols)),
 
-    fakeQuant: (x, rows, cols, lo, hi, bits) =>
-      f32(x, lo, hi) ? nat.fakeQuant(F(x), rows, cols, F(lo), F(hi), bits) : ref.fakeQuant(x, rows, cols, lo, hi, bits),
+    fakeQuant: (x, rows, cols, lo, hi, bits, keep = null) =>
+      f32(x, lo, hi) ? nat.fakeQuant(F(x), rows, cols, F(lo), F(hi), bits, keep) : ref.fakeQuant(x, rows, cols, lo, hi, bits, keep),
+    lsqBackward: (x, g, step, zp, bits, keep) => {
+      if (!f32(x, g)) return ref.lsqBackward(x, g, step, zp, bits, keep);
+      const [gx, gs] = nat.lsqBackward(F(x), F(g), step, zp, bits, keep);
+      return { gx, gs };
+    },
+    bernoulliMask: (n, seed, t) => nat.bernoulliMask(n, seed, t),
+    selectMask: (keep, a, b) => (f32(a, b) ? nat.selectMask(keep, F(a), F(b)) : ref.selectMask(keep, a, b)),
     rowMinMax: (x, rows, cols) => {
       if (!f32(x)) return ref.rowMinMax(x, rows, cols);
       const [min, max] = nat.rowMinMax(F(x), rows, cols);

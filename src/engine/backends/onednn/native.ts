@@ -56,7 +56,11 @@ export interface NativeAddon {
   avgPool2dBackward(gy: Float32Array, geom: number[]): Float32Array;
   maxPool2d(x: Float32Array, geom: number[]): [Float32Array, Int32Array];
   maxPool2dBackward(gy: Float32Array, argmax: Int32Array, geom: number[]): Float32Array;
-  fakeQuant(x: Float32Array, rows: number, cols: number, lo: Float32Array, hi: Float32Array, bits: number): Float32Array;
+  fakeQuant(x: Float32Array, rows: number, cols: number, lo: Float32Array, hi: Float32Array, bits: number, keep?: Uint8Array | null): Float32Array;
+  /** [gx, Σ ∂L/∂Δ] of LSQ (backend.ts lsqBackward); the sum is reduced per thread. */
+  lsqBackward(x: Float32Array, g: Float32Array, step: number, zp: number, bits: number, keep: Uint8Array | null): [Float32Array, number];
+  bernoulliMask(n: number, seed: number, t: number): Uint8Array;
+  selectMask(keep: Uint8Array, a: Float32Array, b: Float32Array): Float32Array;
   rowMinMax(x: Float32Array, rows: number, cols: number): [Float32Array, Float32Array];
   softmax(x: Float32Array, rows: number, cols: number, log: boolean): Float32Array;
 }

@@ -325,6 +325,35 @@ test('fakeQuant is bit-identical to reference; rowMinMax, softmax and logSoftmax
   close(dnn.logSoftmax(x, rows, cols), ref.logSoftmax(x, rows, cols), 'logSoftmax', 1e-5, 1e-6);
 });
 
+test('QDrop/LSQ kernels: masked fakeQuant and bernoulliMask bit-identical, lsqBackward equal to the reference', { skip }, () => {
+  // 100,003 elements: past the parallel threshold, with a tail that is not a multiple of 4
+  const n = 100003;
+  const x = rand(n, 83, -3, 2);
+  for (const [seed, t] of [[0x9e3779b9, 128], [12345, 64], [7, 0], [1, 256]] as const) {
+    const m = dnn.bernoulliMask(n, seed, t), r = ref.bernoulliMask(n, seed, t);
+    assert.deepEqual(m, r, `mask seed ${seed} t ${t}`);
+  }
+  const keep = ref.bernoulliMask(n, 99, 128);
+  const kept = keep.reduce((s, v) => s + v, 0);
+  assert.ok(kept > 0.48 * n && kept < 0.52 * n, `about half kept: ${kept}`);
+  const lo = Float32Array.of(-1.5), hi = Float32Array.of(1.25);
+  for (const bits of [2, 4]) {
+    const q = dnn.fakeQuant(x, 1, n, lo, hi, bits, keep);
+    assert.deepEqual(q, ref.fakeQuant(x, 1, n, lo, hi, bits, keep), `masked fakeQuant ${bits} bits`);
+    let same = 0;
+    for (let i = 0; i < n; i++) if (keep[i] === 1) same += q[i] === x[i] ? 1 : 0;
+    assert.equal(same, kept, 'kept elements pass unquantized');
+    const g = rand(n, 84);
+    for (const k of [keep, null]) {
+      const a = dnn.lsqBackward(x, g, 0.21, 3, bits, k), b = ref.lsqBackward(x, g, 0.21, 3, bits, k);
+      assert.deepEqual(a.gx, b.gx, `gx ${bits} bits`);
+      assert.ok(Math.abs(a.gs - b.gs) <= 1e-9 * Math.max(1, Math.abs(b.gs)), `gs ${a.gs} vs ${b.gs}`);
+    }
+  }
+  const a = rand(n, 85), b = rand(n, 86);
+  assert.deepEqual(dnn.selectMask(keep, a, b), ref.selectMask(keep, a, b), 'selectMask');
+});
+
 test('threads() reports the OpenMP thread count (LRQ_THREADS or all cores)', { skip }, () => {
   const want = Number(process.env['LRQ_THREADS']) || availableParallelism();
   assert.equal(dnn.threads(), want);

@@ -10,7 +10,8 @@ import { max, sum } from './reduce.js';
 import { broadcastTo, concat, pad, slice, sliceBackward, transpose } from './layout.js';
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, upsampleNearest, upsampleNearestBackward } from './pool.js';
 import { gatherRows, logSoftmax, scatterAddRows, softmax } from './rows.js';
-import { fakeQuant, rowMinMax } from './quant.js';
+import { fakeQuant, lsqBackward, rowMinMax, selectMask } from './quant.js';
+import { bernoulliFill } from '../../random.js';
 
 /** The plain-TypeScript backend (single-threaded). The onednn backend spreads this and overrides. */
 export const referenceBackend: Backend = {
@@ -23,7 +24,7 @@ export const referenceBackend: Backend = {
   sum, max, broadcastTo, transpose, slice, sliceBackward, pad, concat,
   avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, upsampleNearest, upsampleNearestBackward,
   logSoftmax, softmax, gatherRows, scatterAddRows,
-  fakeQuant, rowMinMax,
+  fakeQuant, rowMinMax, lsqBackward, bernoulliMask: bernoulliFill, selectMask,
 };
 
 registerBackend('reference', () => referenceBackend);
