@@ -61,12 +61,10 @@ export interface BlockReport {
   seconds: number;
 }
 
-/** Rows `idx` of a [N, …] array as a tensor. */
+/** Rows `idx` of a [N, …] array as a tensor (the backend's row gather: pooled output under oneDNN). */
 function gather(data: Float32Array, shape: readonly number[], idx: ArrayLike<number>): Tensor {
   const per = data.length / shape[0]!;
-  const out = new Float32Array(per * idx.length);
-  for (let k = 0; k < idx.length; k++) out.set(data.subarray(idx[k]! * per, (idx[k]! + 1) * per), k * per);
-  return new Tensor(out, [idx.length, ...shape.slice(1)]);
+  return new Tensor(backend().gatherRows(data, per, Int32Array.from(idx)), [idx.length, ...shape.slice(1)]);
 }
 
 /** f over all rows of x in chunks (no grad), outputs concatenated along axis 0. */

@@ -138,6 +138,13 @@ export function makeOnednnBackend(nat: NativeAddon): Backend {
       nat.stridedCopy(F(gy), 0, stridesOf(outShape), out, off, st, outShape);
       return out;
     },
+    gatherRows: (table, dim, ids) => {
+      // pooled output (see concat): the reconstruction gathers three 2-MB batches per iteration
+      if (!f32(table)) return ref.gatherRows(table, dim, ids);
+      const out = nat.alloc(ids.length * dim);
+      for (let i = 0; i < ids.length; i++) out.set(F(table).subarray(ids[i]! * dim, (ids[i]! + 1) * dim), i * dim);
+      return out;
+    },
     // the copy is a memcpy either way; the win is the pooled output (a fresh array page-faults on first touch,
     // which cost ShuffleNetV2's 16 Concats per forward more than the copy itself)
     concat: (xs, shapes, axis) => {
