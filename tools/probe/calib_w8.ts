@@ -20,7 +20,7 @@ const norm = { mean: (mean ?? '0.485,0.456,0.406').split(',').map(Number), std: 
 const ds = openDataset('/work/shared/data/cifar10/cifar10-test-yoongikim-jpeg-q75.bin', { normalization: norm, size: [32, 32], numClasses: 10 }).spread(Number(process.env.N ?? 10000));
 const dir = mkdtempSync(join(tmpdir(), 'lrq-cal-'));
 try {
-  console.log(`FP ${((await ortEvaluate(model!, ds)).top1 * 100).toFixed(2)} on ${ds.length ?? ''}`);
+  console.log(`FP ${((await ortEvaluate(model!, ds)).top1 * 100).toFixed(2)} on ${ds.size}`);
   for (const v of variants!.split(',')) {
     const [mode, batches, pix] = v.split(':');
     const t0 = Date.now();
