@@ -28,7 +28,7 @@ try {
     const spec = buildExportSpec(student, {});
     const inp = spec.activations.get('input');
     if (inp) console.log(`  input range [${inp.lo.toFixed(3)}, ${inp.hi.toFixed(3)}] (normalized pixels span [${normalizedPixelRange(norm).map((v) => v.toFixed(3)).join(', ')}])`);
-    const r = await exportDeploy(model!, spec, join(dir, `${mode}-${batches}.onnx`));
+    const r = await exportDeploy(model!, spec, join(dir, `${mode}-${batches}-${pix ?? 'observed'}.onnx`));
     console.log(`${v}: onnxruntime top-1 ${((await ortEvaluate(r.path, ds)).top1 * 100).toFixed(2)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   }
 } finally {
