@@ -56,9 +56,8 @@ try {
       { form: 'fp32', scheme: '-', wbits: null, abits: null, path: m.file },
     ];
     for (const c of configs) {
-      // deploy: the input quantizer takes the normalized pixel range (known without data) — see src/method/naive.ts
-      const inputRange: [number, number] | undefined = c.scheme === 'deploy' ? [Math.min(...m.mean.map((v, i) => -v / m.std[i]!)), Math.max(...m.mean.map((v, i) => (1 - v) / m.std[i]!))] : undefined;
-      const student = naiveCalibrate(loadOnnx(m.file), { wbits: c.wbits, abits: c.abits, scheme: c.scheme, inputRange, numClasses: info.numClasses, imgSize: info.size[0], channels: info.channels });
+      // deploy: the scheme fixes the input quantizer to the normalized pixel range (src/quant/deploy.ts)
+      const student = naiveCalibrate(loadOnnx(m.file), { wbits: c.wbits, abits: c.abits, scheme: c.scheme, normalization: { mean: m.mean, std: m.std }, numClasses: info.numClasses, imgSize: info.size[0], channels: info.channels });
       const spec = buildExportSpec(student, { normalize_mean: m.mean.join(','), normalize_std: m.std.join(',') });
       if (c.scheme === 'deploy') {
         const path = join(dir, `${name}-deploy-w${c.wbits}a${c.abits}.int8.onnx`);

@@ -5,11 +5,11 @@
 import { noGrad } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
 import type { GraphModule } from '../io/onnx/index.js';
+import type { Normalization } from '../io/datasets/index.js';
 import { Generator } from '../models/generator.js';
 import { prepareQat, setCalibration } from '../quant/prepare.js';
 import { makeQConfig } from '../quant/qconfig.js';
 import type { RangeMode } from '../quant/observer.js';
-import { ActFakeQuant } from '../quant/fake_quantize.js';
 
 export interface NaiveOptions {
   wbits: number;
@@ -21,11 +21,11 @@ export interface NaiveOptions {
   /** Activation range observer (default plain-ema; 'mse' picks each batch's MSE-optimal clipped range). */
   rangeMode?: RangeMode;
   /**
-   * Range of the network-input quantizer (deploy scheme), e.g. the normalized pixel range
-   * [min_c (0 − mean_c)/std_c, max_c (1 − mean_c)/std_c]: known without data, and narrower than an untrained
-   * generator's images (ResNet-20: [−2.12, 2.64] against [−5.41, 5.14]). Default: observed like the rest.
+   * The model's input normalization (QConfig.normalization): in the deploy scheme the network-input quantizer
+   * is fixed to its pixel range, narrower than an untrained generator's images (ResNet-20: [−2.12, 2.64]
+   * against [−5.41, 5.14]). Default: unknown, the input range is observed like the rest.
    */
-  inputRange?: [number, number];
+  normalization?: Normalization;
   /** Calibration batches and their size (default 4 × 64). */
   batches?: number;
   batchSize?: number;
@@ -39,7 +39,7 @@ export interface NaiveOptions {
 /** Fake-quantize `student` in place (eval mode) with ranges from `batches` untrained-generator batches, then freeze. */
 export function naiveCalibrate(student: GraphModule, o: NaiveOptions): GraphModule {
   const seed = o.seed ?? 0, n = o.batches ?? 4, bs = o.batchSize ?? 64;
-  prepareQat(student, makeQConfig({ weightBits: o.wbits, actBits: o.abits, rangeMode: o.rangeMode ?? 'plain-ema', scheme: o.scheme ?? 'paper' }));
+  prepareQat(student, makeQConfig({ weightBits: o.wbits, actBits: o.abits, rangeMode: o.rangeMode ?? 'plain-ema', scheme: o.scheme ?? 'paper', normalization: o.normalization ?? null }));
   student.eval();
   const g = new Generator({
     numClasses: o.numClasses, latentDim: 100, imgSize: o.imgSize, channels: o.channels,
@@ -51,13 +51,5 @@ export function naiveCalibrate(student: GraphModule, o: NaiveOptions): GraphModu
     for (let i = 0; i < n; i++) student.forward(g.forward(rng.normal([bs, 100]), rng.integers(0, o.numClasses, bs)));
   });
   setCalibration(student, false);
-  if (o.inputRange) {
-    const path = student.edgeModules().find(([edge]) => edge === student.inputName)?.[1];
-    const aq = path ? student.getSubmodule(path) : undefined;
-    if (aq instanceof ActFakeQuant) {
-      aq.lo.data[0] = o.inputRange[0];
-      aq.hi.data[0] = o.inputRange[1];
-    }
-  }
   return student;
 }

@@ -158,7 +158,8 @@ async function quantizeLocked(opts: QuantizeOptions, runDir: string, interrupt: 
   }
 
   const student = loadOnnx(cfg.model);
-  prepareQat(student, makeQConfig({ weightBits: cfg.wbits, actBits: cfg.abits, rangeMode: cfg.rangeMode, firstLastBits: cfg.firstLast8bit ? 8 : 'same', scheme: cfg.scheme ?? 'paper' }));
+  // the normalization is known here (metadata, --mean/--std or the default): the deploy scheme fixes the input quantizer to its pixel range
+  prepareQat(student, makeQConfig({ weightBits: cfg.wbits, actBits: cfg.abits, rangeMode: cfg.rangeMode, firstLastBits: cfg.firstLast8bit ? 8 : 'same', scheme: cfg.scheme ?? 'paper', normalization: info.normalization }));
   const generator = calibSet ? null : new Generator({
     numClasses: info.numClasses, latentDim: cfg.latentDim, imgSize: info.size[0], channels: info.channels,
     lkaPositions: cfg.lkaPositions, lkaForm: cfg.lkaForm, lkaResidual: cfg.lkaResidual, rng: new Rng(cfg.seed + 7919),

@@ -3,6 +3,7 @@
 // and activation quantizers on graph EDGES where onnxruntime has integer kernels: the network input, every
 // quantized Conv/Gemm input and output (after its ReLU when one follows: onnxruntime removes that ReLU),
 // residual Add, Concat and pooling outputs. Data-movement ops (Reshape, Slice, MaxPool, …) pass the grid on.
+// The input quantizer's range is the normalized pixel range, fixed, when the qconfig knows the normalization.
 // Rule: the plan is computed from the graph and the op table of src/io/onnx_export/qdq_ops.ts, the same
 // table the exporter reads, so training, lrq's evaluation and onnxruntime run the same quantized function.
 
@@ -16,6 +17,7 @@ import { ActFakeQuant } from './fake_quantize.js';
 import { assertNotPrepared, QuantConv2d, QuantLinear } from './quant_modules.js';
 import { foldStudentBatchNorms, type FoldRecord, type UnfoldedBn } from './fold.js';
 import { layerWeightBits, type QConfig } from './qconfig.js';
+import { checkNormalization, normalizedPixelRange } from '../io/datasets/normalize.js';
 import type { PrepareSummary } from './prepare.js';
 
 /** Bits of the network-input quantizer: images are 8-bit, and integer runtimes feed the first conv 8-bit codes. */
@@ -32,6 +34,8 @@ export interface DeploySummary extends PrepareSummary {
   passed: Map<string, string>;
   /** Conv/Gemm nodes left in float (first/last rule, dynamic weights) and other float nodes between quantized tensors. */
   floatNodes: { node: string; op: string; reason: string }[];
+  /** The network-input quantizer's fixed range (the normalized pixel range), or null when it is observed. */
+  inputRange: [number, number] | null;
 }
 
 /** The quantized-edge plan of a (folded) student; `quantizedLayer(path)` says whether a weighted step is quantized. */
@@ -106,12 +110,17 @@ export function quantizedRoot(passed: ReadonlyMap<string, string>, edge: string 
 
 /**
  * Prepare `g` (the student's own copy) in the deploy scheme: fold BNs, symmetric per-channel weight
- * fake-quant on every Conv/Linear (first/last per q), and an ActFakeQuant on every planned edge.
+ * fake-quant on every Conv/Linear (first/last per q), and an ActFakeQuant on every planned edge; with
+ * q.normalization, the network input's quantizer fixed to the normalized pixel range.
  */
 export function prepareDeploy(g: GraphModule, q: QConfig): DeploySummary {
   assertNotPrepared(g, 'prepareDeploy');
   const shape = g.inputShape.map((d, i) => (d ?? (i === 0 ? 1 : NaN)));
   if (shape.length === 0 || shape.some((d) => !Number.isFinite(d))) throw new LrqError(`deploy scheme: the model input '${g.inputName}' needs a static shape apart from the batch, got [${g.inputShape.map((d) => d ?? '?').join(', ')}]`);
+  if (q.normalization) {
+    if (shape.length !== 4) throw new LrqError(`deploy scheme: a normalization is given but the model input '${g.inputName}' is not an NCHW image ([${shape.join(', ')}])`);
+    checkNormalization(q.normalization, shape[1]!);
+  }
   const floatEdges = g.traceFloatEdges(new Tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape));
   const { folded, unfolded } = foldStudentBatchNorms(g);
 
@@ -122,7 +131,7 @@ export function prepareDeploy(g: GraphModule, q: QConfig): DeploySummary {
   const bitsFor = (p: string): number | null => layerWeightBits(q, p, first, last);
   const summary: DeploySummary = {
     scheme: 'deploy', convs: [], linears: [], acts: [], first, last, folded, unfolded,
-    edges: new Map(), passed: new Map(), floatNodes: [],
+    edges: new Map(), passed: new Map(), floatNodes: [], inputRange: null,
   };
   const done = new Map<Module, Module>();
   for (const { path } of weighted) {
@@ -157,6 +166,13 @@ export function prepareDeploy(g: GraphModule, q: QConfig): DeploySummary {
     g.setEdgeModule(edge, path, aq);
     quantizerOf.set(edge, aq);
     summary.acts.push(path);
+  }
+  // the input's range is known without data: every normalized 8-bit image lies in the pixel range, and no other
+  // range suits real images (observed on generator images it wastes levels, on a few real ones it may clip)
+  const inputQuantizer = quantizerOf.get(g.inputName);
+  if (q.normalization && inputQuantizer) {
+    summary.inputRange = normalizedPixelRange(q.normalization);
+    inputQuantizer.fixRange(...summary.inputRange);
   }
   // each quantized layer knows its input's quantizer (through pass-through ops), for the int32 bias grid
   for (const st of g.graphSteps()) {

@@ -1,7 +1,8 @@
 // Fake quantization modules: the GDFQ/ZeroQ quantizer (spec §1.2) applied to activations (per tensor,
-// range from an observer) and to weights (per output channel, range = row min/max of the detached
-// current weights, recomputed every forward). Rule: forward is quantize→dequantize on the 2^k-level
-// asymmetric grid; backward is pure straight-through (ops.fakeQuantize), no gradient to the range.
+// range from an observer, or fixed when known without data) and to weights (per output channel, range =
+// row min/max of the detached current weights, recomputed every forward). Rule: forward is
+// quantize→dequantize on the 2^k-level asymmetric grid; backward is pure straight-through
+// (ops.fakeQuantize), no gradient to the range.
 
 import { Tensor, noGrad } from '../engine/tensor.js';
 import { backend } from '../engine/backend.js';
@@ -69,11 +70,14 @@ export function weightQuantMse(w: Tensor, bits: number, grid: WeightGrid = 'asym
  * Activation fake-quantizer (GDFQ's QuantAct): y = fakeQuant(x; lo, hi, bits), per tensor. While
  * `observerEnabled` (calibration) each forward first updates [lo, hi] from the batch's whole-tensor
  * min/max with the chosen range mode — in train and eval mode alike, as GDFQ's `running_stat`.
+ * A range set by fixRange (torch.ao's FixedQParamsFakeQuantize) is never observed.
  * Buffers `lo`, `hi`, `updates` (state dict) hold the range and the number of observed batches.
  */
 export class ActFakeQuant extends Module {
   /** Calibration switch: observe batch ranges (true) or keep them frozen (false). */
   observerEnabled = true;
+  /** The range was fixed by fixRange: no observer moves it, whatever `observerEnabled` says, and LSQ leaves it alone. */
+  rangeFixed = false;
   /** Quantize the output (false = identity, for FP comparisons). */
   fakeQuantEnabled = true;
   readonly lo: Tensor;
@@ -103,15 +107,25 @@ export class ActFakeQuant extends Module {
     this.updates.data[0] = s.updates;
   }
 
-  /** Forget the observed range (lo = hi = 0, no updates). */
+  /** Fix the range to [lo, hi], known without data (e.g. the network input's normalized pixel range); no updates counted. */
+  fixRange(lo: number, hi: number): void {
+    if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo < hi)) throw new LrqError(`ActFakeQuant: fixed range [${lo}, ${hi}] must be finite with lo < hi`);
+    this.lo.data[0] = lo;
+    this.hi.data[0] = hi;
+    this.updates.data[0] = 0;
+    this.rangeFixed = true;
+  }
+
+  /** Forget the observed range (lo = hi = 0, no updates); a fixed range stays. */
   resetRange(): void {
+    if (this.rangeFixed) return;
     this.lo.data[0] = 0;
     this.hi.data[0] = 0;
     this.updates.data[0] = 0;
   }
 
   override forward(x: Tensor): Tensor {
-    if (this.observerEnabled) {
+    if (this.observerEnabled && !this.rangeFixed) {
       const [mn, mx] = dataMinMax(x.data);
       if (x.size === 0) throw new LrqError('ActFakeQuant: empty activation tensor');
       if (mn !== mn) throw new NonFiniteError(`ActFakeQuant: activation of shape [${x.shape.join(', ')}] became NaN`);

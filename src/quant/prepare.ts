@@ -163,7 +163,7 @@ export interface QuantLayerInfo {
   weightRange?: { minLo: number; maxHi: number; meanWidth: number };
   /** conv/linear: mean((ŵ − w)²) of the current weight. */
   weightMse?: number;
-  /** act: the observed [lo, hi] and the number of observed batches. */
+  /** act: the observed (or fixed) [lo, hi] and the number of observed batches; rangeMode 'fixed' for a fixed range. */
   actRange?: [number, number];
   updates?: number;
   rangeMode?: string;
@@ -194,7 +194,7 @@ export function quantLayers(model: Module): QuantLayerInfo[] {
         channels: rows, weightRange: { minLo, maxHi, meanWidth: rows ? width / rows : 0 }, weightMse: m.weightMse(),
       });
     } else if (m instanceof ActFakeQuant) {
-      out.push({ path, kind: 'act', weightBits: null, actBits: m.bits, actRange: m.range(), updates: m.updates.data[0]!, rangeMode: m.rangeMode });
+      out.push({ path, kind: 'act', weightBits: null, actBits: m.bits, actRange: m.range(), updates: m.updates.data[0]!, rangeMode: m.rangeFixed ? 'fixed' : m.rangeMode });
     }
   }
   return out;

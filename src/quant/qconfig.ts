@@ -1,10 +1,12 @@
 // Quantization configuration (torch.ao.quantization's QConfig, reduced to the GDFQ scheme): weight and
-// activation bit widths chosen independently, the activation range mode, and the first/last layer rule.
+// activation bit widths chosen independently, the activation range mode, the first/last layer rule, and
+// the model's input normalization (what the deploy scheme's input quantizer can know without data).
 // Rule: defaults reproduce GDFQ (every conv and linear quantized at the same width, gdfq-ema ranges).
 
 import { LrqError } from '../engine/errors.js';
 import { type RangeMode, RANGE_MODES } from './observer.js';
 import { checkBits } from './fake_quantize.js';
+import type { Normalization } from '../io/datasets/normalize.js';
 
 /** Quantization schemes: the quantized graph (see src/quant/deploy.ts for 'deploy'). */
 export type QuantScheme = 'paper' | 'deploy';
@@ -25,9 +27,15 @@ export interface QConfig {
   quantizeFirstLast: boolean;
   /** EMA momentum β of the ema range modes. */
   emaBeta: number;
+  /**
+   * The model's input normalization when known (null: unknown). The deploy scheme then fixes its network-input
+   * quantizer to the normalized pixel range (normalizedPixelRange; torch.ao's FixedQParamsFakeQuantize) instead
+   * of observing it; the paper scheme ignores it (its tables use observed ranges).
+   */
+  normalization: Normalization | null;
 }
 
-/** A complete QConfig from partial options: GDFQ defaults (gdfq-ema, first/last same width, β = 0.9). */
+/** A complete QConfig from partial options: GDFQ defaults (gdfq-ema, first/last same width, β = 0.9, normalization unknown). */
 export function makeQConfig(opts: Partial<QConfig> & { weightBits: number; actBits: number }): QConfig {
   const q: QConfig = {
     scheme: 'paper',
@@ -35,6 +43,7 @@ export function makeQConfig(opts: Partial<QConfig> & { weightBits: number; actBi
     firstLastBits: 'same',
     quantizeFirstLast: true,
     emaBeta: 0.9,
+    normalization: null,
     ...opts,
   };
   if (!QUANT_SCHEMES.includes(q.scheme)) throw new LrqError(`qconfig: unknown scheme '${String(q.scheme)}' (use ${QUANT_SCHEMES.join(', ')})`);

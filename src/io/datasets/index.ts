@@ -5,6 +5,6 @@ export { type CifarOptions, readCifarBinary } from './cifar.js';
 export { type ImageFolderOptions, type ShorterCrop, defaultPreprocess, readImageFolder } from './imageFolder.js';
 export { type IdxOptions, idxLabelsPath, isIdxImagesPath, readIdx } from './idx.js';
 export {
-  type Normalization, DEFAULT_NORMALIZATION, IDENTITY_NORMALIZATION, checkNormalization, defaultNormalization, fitNormalization, normalizationFromMetadata, normalizationTables, parseTriple,
+  type Normalization, DEFAULT_NORMALIZATION, IDENTITY_NORMALIZATION, checkNormalization, defaultNormalization, fitNormalization, normalizationFromMetadata, normalizationTables, normalizedPixelRange, parseTriple,
   resolveNormalization,
 } from './normalize.js';

@@ -84,6 +84,16 @@ export function normalizationTables(n: Normalization): Float32Array[] {
 }
 
 /**
+ * The normalized pixel range [min_c f(0, c), max_c f(255, c)] with f the lookup tables' float32 arithmetic
+ * (normalizationTables): every value a normalized 8-bit image can hold, known without data
+ * (no normalization: [0, 1]).
+ */
+export function normalizedPixelRange(n: Normalization): [number, number] {
+  const t = normalizationTables(n);
+  return [Math.min(...t.map((c) => c[0]!)), Math.max(...t.map((c) => c[255]!))];
+}
+
+/**
  * The normalization to feed a model: an explicit choice, else the model's metadata, else the default
  * (defaultNormalization); with `channels`, fitted to the model's channel count (fitNormalization).
  */

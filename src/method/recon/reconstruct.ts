@@ -1,7 +1,8 @@
 // BRECQ-style block reconstruction of a prepared (fake-quantized) student against its FP teacher on a fixed
 // set of images: block by block, the student's block fed the quantized student's output of the blocks before
 // it learns AdaRound weight rounding and LSQ activation steps (QDrop optional) to match the teacher's output
-// of the same block; then the hard-rounded weights and learned ranges are written back into the student.
+// of the same block; then the hard-rounded weights and learned ranges are written back into the student
+// (a fixed range, the deploy input's pixel range, is kept as it is).
 // Rule: what is learned lives in the student's own quantizers, so after each block the student's ordinary
 // forward (and the export) computes exactly the reconstructed function.
 
@@ -121,7 +122,8 @@ export async function reconstruct(teacher: GraphModule, student: GraphModule, im
       const blk: Block = blocks[b]!;
       const t0 = Date.now();
       const tOut = mapRows(tIn, 128, (x) => teacher.forwardRange(blk.from, x, blk.to));
-      const lsq = blk.acts.map((a) => new LsqAct(a, o.drop, rng));
+      // a fixed range (the deploy input's pixel range) is not learned: it is the exact range of every real input
+      const lsq = blk.acts.filter((a) => !a.rangeFixed).map((a) => new LsqAct(a, o.drop, rng));
       for (const l of lsq) l.attach();
       const run = (x: Tensor) => student.forwardRange(blk.from, x, blk.to);
       if (o.weightClip ?? true) for (const w of blk.weights) clipWeightsMse(w);
