@@ -2,7 +2,7 @@
 // [--no-224] [--batch224 N] [--iters224 N]`:
 // times the engine workloads (bench/engine/workloads.ts) and, when /usr/bin/python3 has torch, the same
 // workloads in PyTorch with the same thread count (tools/bench/engine_torch.py), run one after the other
-// so they never compete for cores. Each round times ours then torch; a workload's time is the median of
+// so they never compete for cores (peak RSS per side: each process's maxRSS after the row). Each round times ours then torch; a workload's time is the median of
 // its iterations, and with R rounds the best round's median (rounds alternate the two sides, so a burst
 // of load from other processes does not land on one side only). ratio = ours / torch (≤ 1: we are faster).
 // Then the 224² LRQ steps (ResNet-18, MobileNetV2, batch --batch224, default 16): each side in its own
@@ -23,6 +23,7 @@ interface Row {
   threads: number;
   backend: string;
   peak_rss_mb: number;
+  torch_rss_mb: number | null;
 }
 
 function arg(name: string, dflt: string): string {
@@ -52,8 +53,8 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-/** Torch medians by workload name, or null when python/torch is unavailable (or --no-torch). */
-function torchTimes(): Map<string, number> | null {
+/** Torch medians and maxRSS so far by workload name, or null when python/torch is unavailable (or --no-torch). */
+function torchTimes(): Map<string, { ms: number; rss: number }> | null {
   if (flag('no-torch')) return null;
   const probe = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
   if (probe.status !== 0) return null;
@@ -64,11 +65,11 @@ function torchTimes(): Map<string, number> | null {
     process.stderr.write(`bench: torch side failed: ${r.stderr.split('\n').slice(-3).join(' ')}\n`);
     return null;
   }
-  const m = new Map<string, number>();
+  const m = new Map<string, { ms: number; rss: number }>();
   for (const line of r.stdout.split('\n')) {
     if (!line.trim()) continue;
-    const o = JSON.parse(line) as { workload: string; torch_ms: number };
-    m.set(o.workload, o.torch_ms);
+    const o = JSON.parse(line) as { workload: string; torch_ms: number; peak_rss_mb: number };
+    m.set(o.workload, { ms: o.torch_ms, rss: o.peak_rss_mb });
   }
   return m;
 }
@@ -76,7 +77,7 @@ function torchTimes(): Map<string, number> | null {
 const be = backend();
 const work = workloads(batch).filter((w) => !only.length || only.includes(w.name));
 const rows: Row[] = work.map((w) => ({ workload: w.name, ours_ms: Infinity, torch_ms: null, ratio: null, gflops: 0,
-  threads: be.threads(), backend: be.name, peak_rss_mb: 0 }));
+  threads: be.threads(), backend: be.name, peak_rss_mb: 0, torch_rss_mb: null }));
 let torchAvailable = false;
 for (let round = 0; round < (work.length ? rounds : 0); round++) {
   work.forEach((w, i) => {
@@ -97,7 +98,9 @@ for (let round = 0; round < (work.length ? rounds : 0); round++) {
   torchAvailable = true;
   for (const r of rows) {
     const t = torch.get(r.workload);
-    if (t !== undefined) r.torch_ms = Math.min(r.torch_ms ?? Infinity, t);
+    if (t === undefined) continue;
+    r.torch_ms = Math.min(r.torch_ms ?? Infinity, t.ms);
+    r.torch_rss_mb = Math.max(r.torch_rss_mb ?? 0, t.rss);
   }
 }
 for (const r of rows) if (r.torch_ms !== null) r.ratio = r.ours_ms / r.torch_ms;
@@ -106,14 +109,15 @@ if (json) {
   for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n');
 } else if (rows.length) {
   const f = (v: number | null, d = 1): string => (v === null ? '—' : v.toFixed(d));
-  const head = ['workload', 'ours ms', 'torch ms', 'ratio', 'GFLOP/s', 'threads', 'backend', 'peak RSS MB'];
-  const body = rows.map((r) => [r.workload, f(r.ours_ms), f(r.torch_ms), f(r.ratio, 2), f(r.gflops), String(r.threads), r.backend, String(r.peak_rss_mb)]);
+  const head = ['workload', 'ours ms', 'torch ms', 'ratio', 'GFLOP/s', 'threads', 'backend', 'peak RSS MB', 'torch RSS MB'];
+  const body = rows.map((r) => [r.workload, f(r.ours_ms), f(r.torch_ms), f(r.ratio, 2), f(r.gflops), String(r.threads), r.backend, String(r.peak_rss_mb), f(r.torch_rss_mb, 0)]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(line(head));
   for (const b of body) console.log(line(b));
   console.log(`batch ${batch}, median of ${iters} (after ${warmup} warm-up)${rounds > 1 ? `, best of ${rounds} rounds` : ''}; fwdbwd = train-mode BN, loss = output.sum(), ` +
-    `all parameter grads (+ input grad for ResNet/LKA); GFLOP/s counts conv/linear work (fwd+bwd ≈ 3× fwd)` +
+    `all parameter grads (+ input grad for ResNet/LKA); GFLOP/s counts conv/linear work (fwd+bwd ≈ 3× fwd); ` +
+    `RSS = each process's maxRSS after the row (cumulative over the rows before it: use --only for one workload's)` +
     (torchAvailable ? '' : '; torch not available'));
 }
 

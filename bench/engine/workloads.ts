@@ -3,7 +3,8 @@
 // the GDFQ generator forward+backward (train mode), and the LKA block forward+backward. Loss = output.sum().
 // Random init (values do not change the time); each workload also reports its forward FLOPs. One more,
 // lrq_step, is a whole LRQ training iteration run by the library itself (src/method/step.ts) against its
-// PyTorch twin (tools/bench/lrq_step_torch.py); it needs the staged ResNet-20 and is skipped without it.
+// PyTorch twin (tools/bench/lrq_step_torch.py); it needs the staged ResNet-20 and is skipped without it;
+// lrq_step_shufflenet is the same on ShuffleNetV2 ×0.5 CIFAR (twin: tools/bench/lrq_step_torch_shufflenet.py).
 
 import { Tensor } from '../../src/engine/tensor.js';
 import { conv2d, type Conv2dOptions } from '../../src/engine/ops/conv.js';

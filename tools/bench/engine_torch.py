@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 # PyTorch side of `npm run bench:engine`: the same workloads as bench/engine/workloads.ts (shapes, modes,
-# loss = output.sum(); lrq_step from lrq_step_torch.py), timed with torch.set_num_threads(--threads). Prints one JSON object per line:
-# {"workload": name, "torch_ms": median, "iters": n}. Random init: FLOPs, not values, set the time.
+# loss = output.sum(); lrq_step from lrq_step_torch.py,
+# lrq_step_shufflenet from lrq_step_torch_shufflenet.py), timed with torch.set_num_threads(--threads). Prints one JSON object per line:
+# {"workload": name, "torch_ms": median, "iters": n, "peak_rss_mb": maxRSS so far}. Random init: FLOPs, not values, set the time.
 import argparse
 import os
 import sys
 import json
+import resource
 import statistics
 import time
 
@@ -17,6 +19,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_ref import ResNet  # noqa: E402
 from lrq_step_torch import lrq_step  # noqa: E402
+from lrq_step_torch_shufflenet import lrq_step as lrq_step_shufflenet  # noqa: E402
 
 
 class Generator(nn.Module):
@@ -118,12 +121,14 @@ def main():
     torch.set_num_threads(a.threads)
     only = [s for s in a.only.split(',') if s]
     steps = workloads(a.batch)
-    steps['lrq_step'] = None  # built only when selected: it loads the pretrained teacher and student
+    # built only when selected: lrq_step loads the pretrained teacher and student
+    lazy = {'lrq_step': lambda: lrq_step(a.batch), 'lrq_step_shufflenet': lambda: lrq_step_shufflenet(a.batch)}
+    steps.update(dict.fromkeys(lazy))
     for name, step in steps.items():
         if only and name not in only:
             continue
         if step is None:
-            step = lrq_step(a.batch)
+            step = lazy[name]()
         for _ in range(a.warmup):
             step()
         times = []
@@ -131,7 +136,8 @@ def main():
             t0 = time.perf_counter()
             step()
             times.append((time.perf_counter() - t0) * 1e3)
-        print(json.dumps({'workload': name, 'torch_ms': statistics.median(times), 'iters': a.iters}), flush=True)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # this process so far, as run.ts's column
+        print(json.dumps({'workload': name, 'torch_ms': statistics.median(times), 'iters': a.iters, 'peak_rss_mb': round(peak)}), flush=True)
 
 
 if __name__ == '__main__':

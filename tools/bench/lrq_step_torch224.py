@@ -76,14 +76,20 @@ def build(name):
 
 
 def lrq_step(name, batch):
-    """One LRQ iteration (generator step, then student step) as a closure."""
-    teacher, student = build(name).eval(), quantize_(build(name)).eval()
+    """One LRQ iteration on torchvision's `name` at 224², 1000 classes (see lrq_step_model)."""
+    return lrq_step_model(lambda: build(name), batch)
+
+
+def lrq_step_model(make, batch, classes=1000, img=224):
+    """One LRQ iteration (generator step, then student step) as a closure; `make()` builds a fresh
+    classifier (teacher and student each get one) whose last layer is `fc` or `classifier[-1]`."""
+    teacher, student = make().eval(), quantize_(make()).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
     fc = teacher.fc if hasattr(teacher, 'fc') else teacher.classifier[-1]
     feats = []
     fc.register_forward_pre_hook(lambda m, inp: feats.append(inp[0]))
-    gen = LongRangeGenerator(classes=1000, img=224).train()
+    gen = LongRangeGenerator(classes=classes, img=img).train()
     opt_g = torch.optim.Adam(gen.parameters(), lr=1e-3, betas=(0.5, 0.999))
     opt_s = torch.optim.SGD(student.parameters(), lr=1e-6, momentum=0.9, nesterov=True, weight_decay=1e-4)
     stats = []
@@ -98,7 +104,7 @@ def lrq_step(name, batch):
 
     def step():
         z = torch.randn(batch, 100)
-        y = torch.randint(0, 1000, (batch,))
+        y = torch.randint(0, classes, (batch,))
         stats.clear()
         feats.clear()
         x = gen(z, y)

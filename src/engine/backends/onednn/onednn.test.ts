@@ -73,6 +73,13 @@ const convCases: [string, Conv2dGeom][] = [
   ['dilated 3×3 dil 2', convGeom(1, 4, 11, 11, 4, 3, 3, { d: 2, pad: [2, 2, 2, 2] })],
   ['depthwise 3×3 dil 2 stride 2 asymmetric pad', convGeom(2, 6, 11, 10, 6, 3, 3, { g: 6, d: 2, s: 2, pad: [1, 2, 0, 3] })],
   ['depthwise 7×7 dil 3 pad 9, 64×32×32', convGeom(2, 64, 32, 32, 64, 7, 7, { g: 64, d: 3, pad: [9, 9, 9, 9] })],
+  // ShuffleNetV2's depthwise shapes (planes narrower than a vector, stride 2) and the column-phase split
+  // of the weight-gradient kernel (stride 3 with dilation 2, odd widths, stride 2 down only)
+  ['depthwise 3×3 pad 1, 4×4', convGeom(3, 12, 4, 4, 12, 3, 3, { g: 12, pad: [1, 1, 1, 1] })],
+  ['depthwise 3×3 stride 2 pad 1, 8×8', convGeom(2, 16, 8, 8, 16, 3, 3, { g: 16, s: 2, pad: [1, 1, 1, 1] })],
+  ['depthwise 3×3 stride 2 pad 1, 9×7', convGeom(2, 5, 9, 7, 5, 3, 3, { g: 5, s: 2, pad: [1, 1, 1, 1] })],
+  ['depthwise 3×3 stride 3 dil 2 asymmetric pad', convGeom(2, 4, 13, 12, 4, 3, 3, { g: 4, s: 3, d: 2, pad: [2, 0, 1, 3] })],
+  ['depthwise 3×3 stride 2×1', { ...convGeom(2, 6, 9, 7, 6, 3, 3, { g: 6, pad: [1, 1, 1, 1] }), strideH: 2, oh: 5 }],
 ];
 
 for (const [name, g] of convCases) {
